@@ -1,0 +1,109 @@
+// The protocol between a host agent and the controller. The agent pulls its
+// assignments (desired state) and pushes reports (observed state); the
+// controller never tells an agent to run a QMP command (design principle 3).
+import { Type, type Static } from 'typebox';
+import { HostInventory, Name, PowerIntentSchema, VmSpec, VmStats } from './resources.js';
+
+export const JoinRequest = Type.Object({
+  joinToken: Type.String({ minLength: 1 }),
+  name: Name,
+  agentUrl: Type.String({ description: 'http://ADDR:PORT where the controller reaches this agent' }),
+  inventory: HostInventory,
+});
+export const JoinResponse = Type.Object({
+  hostId: Type.String(),
+  /** The agent's own credential: it authenticates the agent to the controller and the controller to the agent. */
+  credential: Type.String(),
+});
+export type JoinRequest = Static<typeof JoinRequest>;
+export type JoinResponse = Static<typeof JoinResponse>;
+
+export const VmAssignment = Type.Object({
+  id: Type.String(),
+  name: Name,
+  spec: VmSpec,
+  /** 'absent' means: stop it and delete its volumes. */
+  power: Type.Union([PowerIntentSchema, Type.Literal('absent')]),
+  epoch: Type.Integer({ minimum: 0 }),
+  rebootSeq: Type.Integer({ minimum: 0 }),
+  forceStop: Type.Boolean(),
+});
+export type VmAssignment = Static<typeof VmAssignment>;
+
+export const AssignmentsQuery = Type.Object({
+  /** Return at once when the assignments' revision differs; else wait up to waitMs for a change. */
+  since: Type.Optional(Type.Integer({ minimum: 0 })),
+  waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60000 })),
+});
+export const AssignmentsResponse = Type.Object({ revision: Type.Integer(), vms: Type.Array(VmAssignment) });
+export type AssignmentsResponse = Static<typeof AssignmentsResponse>;
+
+export const ObservedState = Type.Union(['absent', 'starting', 'running', 'paused', 'stopping', 'stopped', 'crashed'].map((s) => Type.Literal(s)));
+
+export const VolumeReport = Type.Object({
+  id: Type.String(),
+  path: Type.String(),
+  virtualSizeBytes: Type.Integer(),
+  actualSizeBytes: Type.Integer(),
+});
+export type VolumeReport = Static<typeof VolumeReport>;
+
+export const VmReport = Type.Object({
+  id: Type.String(),
+  state: ObservedState,
+  /** The epoch of the QEMU observed (or last run); 0 when none was started. */
+  epoch: Type.Integer({ minimum: 0 }),
+  rebootSeq: Type.Integer({ minimum: 0, description: 'the last reboot request carried out' }),
+  pid: Type.Optional(Type.Integer()),
+  reason: Type.Optional(Type.String({ description: 'why it stopped or failed, with QEMU stderr tail' })),
+  guestReadyAt: Type.Optional(Type.String()),
+  stats: Type.Optional(VmStats),
+  volumes: Type.Array(VolumeReport),
+  /** An assignment the agent could not carry out (bad image, no space): the controller fails the job. */
+  error: Type.Optional(Type.String()),
+});
+export type VmReport = Static<typeof VmReport>;
+
+export const ImageReport = Type.Object({
+  name: Name,
+  kind: Type.Union([Type.Literal('kernel'), Type.Literal('disk')]),
+  source: Type.Union([Type.Literal('built'), Type.Literal('imported')]),
+  diskVirtualSizeBytes: Type.Optional(Type.Integer()),
+  kernelVersion: Type.Optional(Type.String()),
+  sizeBytes: Type.Integer(),
+  createdAt: Type.String(),
+});
+export type ImageReport = Static<typeof ImageReport>;
+
+export const HostReport = Type.Object({
+  inventory: HostInventory,
+  vms: Type.Array(VmReport),
+  images: Type.Array(ImageReport),
+  /** Host ports the agent's VMs forward, so the controller can refuse clashes. */
+  usedPorts: Type.Optional(Type.Array(Type.Integer())),
+});
+export type HostReport = Static<typeof HostReport>;
+
+/** Line-delimited JSON the agent streams while it builds or imports an image. */
+export const ImageProgressLine = Type.Union([
+  Type.Object({ type: Type.Literal('progress'), step: Type.String(), done: Type.Number(), total: Type.Number(), message: Type.Optional(Type.String()) }),
+  Type.Object({ type: Type.Literal('done'), image: ImageReport }),
+  Type.Object({ type: Type.Literal('error'), message: Type.String(), field: Type.Optional(Type.String()) }),
+]);
+export type ImageProgressLine = Static<typeof ImageProgressLine>;
+
+/** The agent's own API paths (the controller calls them with the host credential). */
+export const AGENT_PATHS = {
+  serialLog: '/agent/v1/vms/:id/serial',
+  console: '/agent/v1/vms/:id/console',
+  buildImage: '/agent/v1/images/build',
+  importImage: '/agent/v1/images/import',
+  checkPorts: '/agent/v1/ports/check',
+  health: '/agent/v1/health',
+} as const;
+
+/** The controller asks the agent which host ports are already taken before it accepts a VM. */
+export const CheckPortsRequest = Type.Object({ ports: Type.Array(Type.Object({ hostAddress: Type.String(), hostPort: Type.Integer(), proto: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]) })) });
+export const CheckPortsResponse = Type.Object({ busy: Type.Array(Type.Integer()) });
+export type CheckPortsRequest = Static<typeof CheckPortsRequest>;
+export type CheckPortsResponse = Static<typeof CheckPortsResponse>;

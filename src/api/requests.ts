@@ -1,0 +1,49 @@
+// Request bodies of the user-facing operations.
+import { Type, type Static } from 'typebox';
+import { Name } from './resources.js';
+
+export const CreateVmRequest = Type.Object({
+  name: Name,
+  image: Name,
+  cpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, default: 1 })),
+  memoryMiB: Type.Optional(Type.Integer({ minimum: 128, maximum: 1048576, default: 256 })),
+  maxCpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+  maxMemoryMiB: Type.Optional(Type.Integer({ minimum: 128, maximum: 4194304 })),
+  /** Size of an extra blank data disk; none when absent. */
+  diskBytes: Type.Optional(Type.Integer({ minimum: 1048576 })),
+  ports: Type.Optional(Type.Array(Type.Object({
+    hostPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+    guestPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+    proto: Type.Optional(Type.Union([Type.Literal('tcp'), Type.Literal('udp')])),
+    hostAddress: Type.Optional(Type.String({ format: 'ipv4' })),
+  }), { maxItems: 16 })),
+  /** Start the VM once created (default true). */
+  start: Type.Optional(Type.Boolean({ default: true })),
+});
+export type CreateVmRequest = Static<typeof CreateVmRequest>;
+
+export const StopVmRequest = Type.Object({
+  force: Type.Optional(Type.Boolean({ description: 'kill QEMU instead of an ACPI power-down' })),
+});
+export type StopVmRequest = Static<typeof StopVmRequest>;
+
+export const BuildImageRequest = Type.Object({
+  name: Type.Literal('tiny', { description: 'the image recipe to build; only "tiny" for now' }),
+  force: Type.Optional(Type.Boolean()),
+});
+export type BuildImageRequest = Static<typeof BuildImageRequest>;
+
+export const ImportImageRequest = Type.Object({
+  name: Name,
+  /** A qcow2 or raw disk file, as a path on the host. */
+  file: Type.Optional(Type.String({ minLength: 1 })),
+  /** Or a kernel and initrd pair, as paths on the host. */
+  kernel: Type.Optional(Type.String({ minLength: 1 })),
+  initrd: Type.Optional(Type.String({ minLength: 1 })),
+  cmdline: Type.Optional(Type.String()),
+});
+export type ImportImageRequest = Static<typeof ImportImageRequest>;
+
+export const NameParams = Type.Object({ name: Type.String() });
+export const IdParams = Type.Object({ id: Type.String() });
+export const LogsQuery = Type.Object({ bytes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1048576, default: 65536 })) });

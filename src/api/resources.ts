@@ -1,0 +1,152 @@
+// Resource schemas, declared once (TypeBox). The server validates with them,
+// the OpenAPI document is generated from them, and the typed client, CLI and
+// web console use the static types derived from them.
+import { Type, type Static } from 'typebox';
+import { NAME_PATTERN } from '../core/names.js';
+import { VM_PHASES } from '../core/phase.js';
+
+export const Name = Type.String({ pattern: NAME_PATTERN, minLength: 1, maxLength: 63, description: "1-63 lowercase letters, digits and '-'" });
+export const IsoTime = Type.String({ description: 'ISO-8601 time' });
+export const VmPhaseSchema = Type.Union(VM_PHASES.map((p) => Type.Literal(p)));
+export const PowerIntentSchema = Type.Union([Type.Literal('running'), Type.Literal('stopped'), Type.Literal('paused')]);
+
+export const PortForward = Type.Object({
+  proto: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
+  hostAddress: Type.String({ description: 'host address to listen on; 127.0.0.1 by default' }),
+  hostPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+  guestPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+});
+export type PortForward = Static<typeof PortForward>;
+
+export const VolumeRef = Type.Object({
+  id: Type.String(),
+  role: Type.Union([Type.Literal('boot'), Type.Literal('data')]),
+  sizeBytes: Type.Integer({ minimum: 1 }),
+  /** Boot volumes are thin clones of the image's disk; data volumes are blank. */
+  backingImage: Type.Optional(Name),
+});
+export type VolumeRef = Static<typeof VolumeRef>;
+
+export const VmSpec = Type.Object({
+  image: Name,
+  cpus: Type.Integer({ minimum: 1, maximum: 64 }),
+  maxCpus: Type.Integer({ minimum: 1, maximum: 64 }),
+  memoryMiB: Type.Integer({ minimum: 128 }),
+  maxMemoryMiB: Type.Integer({ minimum: 128 }),
+  volumes: Type.Array(VolumeRef),
+  ports: Type.Array(PortForward),
+  mac: Type.String({ pattern: '^([0-9a-f]{2}:){5}[0-9a-f]{2}$' }),
+});
+export type VmSpec = Static<typeof VmSpec>;
+
+export const VmStats = Type.Object({
+  cpuSeconds: Type.Number(),
+  rssBytes: Type.Integer(),
+  balloonBytes: Type.Optional(Type.Integer()),
+  qmpStatus: Type.Optional(Type.String()),
+});
+export type VmStats = Static<typeof VmStats>;
+
+export const Vm = Type.Object({
+  id: Type.String(),
+  name: Name,
+  spec: VmSpec,
+  phase: VmPhaseSchema,
+  /** Why the VM is in its phase, e.g. QEMU's exit reason when Failed. */
+  reason: Type.Optional(Type.String()),
+  intent: PowerIntentSchema,
+  hostId: Type.Union([Type.String(), Type.Null()]),
+  /** Fencing/start epoch: bumped by every start; an agent starts a QEMU at most once per epoch. */
+  epoch: Type.Integer({ minimum: 0 }),
+  rebootSeq: Type.Integer({ minimum: 0 }),
+  forceStop: Type.Boolean(),
+  pid: Type.Optional(Type.Integer()),
+  guestReadyAt: Type.Optional(IsoTime),
+  stats: Type.Optional(VmStats),
+  createdAt: IsoTime,
+  updatedAt: IsoTime,
+});
+export type Vm = Static<typeof Vm>;
+
+export const HostState = Type.Union(['Joining', 'Ready', 'Unreachable', 'Maintenance', 'Standby', 'Left'].map((s) => Type.Literal(s)));
+export const HostInventory = Type.Object({
+  hostname: Type.String(),
+  cpus: Type.Integer(),
+  memoryMiB: Type.Integer(),
+  kvm: Type.Boolean(),
+  qemuVersion: Type.String(),
+  freeDiskBytes: Type.Integer(),
+  agentVersion: Type.String(),
+});
+export type HostInventory = Static<typeof HostInventory>;
+
+export const Host = Type.Object({
+  id: Type.String(),
+  name: Name,
+  state: HostState,
+  /** Where the controller reaches the agent's own small API (console, logs, images). */
+  agentUrl: Type.String(),
+  inventory: Type.Optional(HostInventory),
+  lastSeenAt: Type.Optional(IsoTime),
+  createdAt: IsoTime,
+});
+export type Host = Static<typeof Host>;
+
+export const Image = Type.Object({
+  name: Name,
+  kind: Type.Union([Type.Literal('kernel'), Type.Literal('disk')]),
+  source: Type.Union([Type.Literal('built'), Type.Literal('imported')]),
+  diskVirtualSizeBytes: Type.Optional(Type.Integer()),
+  kernelVersion: Type.Optional(Type.String()),
+  sizeBytes: Type.Integer({ description: 'bytes of all the image files' }),
+  hosts: Type.Array(Type.String(), { description: 'ids of the hosts that hold the image' }),
+  createdAt: IsoTime,
+});
+export type Image = Static<typeof Image>;
+
+export const Volume = Type.Object({
+  id: Type.String(),
+  vmId: Type.String(),
+  hostId: Type.String(),
+  pool: Type.Literal('local'),
+  role: Type.Union([Type.Literal('boot'), Type.Literal('data')]),
+  path: Type.String(),
+  format: Type.Literal('qcow2'),
+  virtualSizeBytes: Type.Integer(),
+  actualSizeBytes: Type.Integer(),
+  backingImage: Type.Optional(Name),
+});
+export type Volume = Static<typeof Volume>;
+
+export const JobStep = Type.Object({
+  name: Type.String(),
+  state: Type.Union([Type.Literal('pending'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('undone')]),
+  startedAt: Type.Optional(IsoTime),
+  endedAt: Type.Optional(IsoTime),
+  message: Type.Optional(Type.String()),
+});
+export type JobStep = Static<typeof JobStep>;
+
+export const JobState = Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('rolled-back')]);
+export const Job = Type.Object({
+  id: Type.String(),
+  kind: Type.String({ description: 'vm.create, vm.start, vm.stop, vm.reboot, vm.pause, vm.resume, vm.delete, image.build, image.import' }),
+  target: Type.String({ description: 'name of the resource the job acts on' }),
+  state: JobState,
+  steps: Type.Array(JobStep),
+  progress: Type.Optional(Type.Object({ done: Type.Number(), total: Type.Number(), message: Type.Optional(Type.String()) })),
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) })),
+  createdAt: IsoTime,
+  updatedAt: IsoTime,
+});
+export type Job = Static<typeof Job>;
+
+export const DroverEvent = Type.Object({
+  seq: Type.Integer(),
+  at: IsoTime,
+  kind: Type.String({ description: 'vm.phase, vm.created, vm.deleted, host.state, job.updated, ...' }),
+  resource: Type.String({ description: 'name or id of the resource' }),
+  message: Type.String(),
+  data: Type.Optional(Type.Unknown()),
+});
+export type DroverEvent = Static<typeof DroverEvent>;

@@ -1,0 +1,71 @@
+// Every HTTP operation of the controller, declared once. The server registers
+// these, the OpenAPI document is generated from them, and the client calls
+// them by key: no RPC name or path is a loose string outside src/api.
+import { Type, type Static, type TSchema } from 'typebox';
+import { AssignmentsQuery, AssignmentsResponse, HostReport, JoinRequest, JoinResponse } from './agent-protocol.js';
+import { BuildImageRequest, CreateVmRequest, IdParams, ImportImageRequest, LogsQuery, NameParams, StopVmRequest } from './requests.js';
+import { Host, Image, Job, Vm } from './resources.js';
+
+export interface RouteDef {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  summary: string;
+  tags: string[];
+  params?: TSchema;
+  query?: TSchema;
+  body?: TSchema;
+  response: TSchema;
+  /** 'admin' needs the admin token, 'agent' a host credential, 'join' the join token in the body. */
+  auth: 'admin' | 'agent' | 'join';
+}
+
+const VmWithJob = Type.Object({ vm: Vm, job: Job });
+const Empty = Type.Object({});
+
+function route<const R extends RouteDef>(r: R): R {
+  return r;
+}
+
+export const routes = {
+  listVms: route({ method: 'GET', path: '/v1/vms', summary: 'List VMs', tags: ['vms'], response: Type.Array(Vm), auth: 'admin' }),
+  createVm: route({ method: 'POST', path: '/v1/vms', summary: 'Create (and by default start) a VM', tags: ['vms'], body: CreateVmRequest, response: VmWithJob, auth: 'admin' }),
+  getVm: route({ method: 'GET', path: '/v1/vms/:name', summary: 'Show a VM by name or id', tags: ['vms'], params: NameParams, response: Vm, auth: 'admin' }),
+  deleteVm: route({ method: 'DELETE', path: '/v1/vms/:name', summary: 'Stop a VM and delete it with its volumes', tags: ['vms'], params: NameParams, response: VmWithJob, auth: 'admin' }),
+  startVm: route({ method: 'POST', path: '/v1/vms/:name/start', summary: 'Start a VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),
+  stopVm: route({ method: 'POST', path: '/v1/vms/:name/stop', summary: 'Stop a VM (ACPI power-down, or kill with force)', tags: ['vms'], params: NameParams, body: StopVmRequest, response: VmWithJob, auth: 'admin' }),
+  rebootVm: route({ method: 'POST', path: '/v1/vms/:name/reboot', summary: 'Reset a running VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),
+  pauseVm: route({ method: 'POST', path: '/v1/vms/:name/pause', summary: 'Pause a running VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),
+  resumeVm: route({ method: 'POST', path: '/v1/vms/:name/resume', summary: 'Resume a paused VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),
+  vmLogs: route({ method: 'GET', path: '/v1/vms/:name/logs', summary: 'Tail of the serial console log', tags: ['vms'], params: NameParams, query: LogsQuery, response: Type.Object({ text: Type.String() }), auth: 'admin' }),
+  listHosts: route({ method: 'GET', path: '/v1/hosts', summary: 'List hosts', tags: ['hosts'], response: Type.Array(Host), auth: 'admin' }),
+  listImages: route({ method: 'GET', path: '/v1/images', summary: 'List images', tags: ['images'], response: Type.Array(Image), auth: 'admin' }),
+  buildImage: route({ method: 'POST', path: '/v1/images/build', summary: 'Build an image from its recipe on every host', tags: ['images'], body: BuildImageRequest, response: Job, auth: 'admin' }),
+  importImage: route({ method: 'POST', path: '/v1/images/import', summary: "Import a user's disk file or kernel+initrd", tags: ['images'], body: ImportImageRequest, response: Job, auth: 'admin' }),
+  listJobs: route({ method: 'GET', path: '/v1/jobs', summary: 'List recent jobs', tags: ['jobs'], response: Type.Array(Job), auth: 'admin' }),
+  getJob: route({ method: 'GET', path: '/v1/jobs/:id', summary: 'Show a job', tags: ['jobs'], params: IdParams, response: Job, auth: 'admin' }),
+  agentJoin: route({ method: 'POST', path: '/v1/agent/join', summary: 'A host agent joins with the join token', tags: ['agent'], body: JoinRequest, response: JoinResponse, auth: 'join' }),
+  agentAssignments: route({ method: 'GET', path: '/v1/agent/assignments', summary: "The VMs this agent's host must run (long poll)", tags: ['agent'], query: AssignmentsQuery, response: AssignmentsResponse, auth: 'agent' }),
+  agentReport: route({ method: 'POST', path: '/v1/agent/report', summary: 'Observed state of the host and its VMs', tags: ['agent'], body: HostReport, response: Type.Object({ ok: Type.Boolean() }), auth: 'agent' }),
+} as const;
+
+export type Routes = typeof routes;
+export type RouteName = keyof Routes;
+type Field<R, K extends string> = R extends Record<K, infer S extends TSchema> ? Static<S> : undefined;
+export type RouteParams<N extends RouteName> = Field<Routes[N], 'params'>;
+export type RouteQuery<N extends RouteName> = Field<Routes[N], 'query'>;
+export type RouteBody<N extends RouteName> = Field<Routes[N], 'body'>;
+export type RouteResponse<N extends RouteName> = Static<Routes[N]['response']>;
+
+/** WebSocket endpoints (not in the route table: no request body/response). */
+export const WS_PATHS = {
+  events: '/v1/events',
+  console: '/v1/vms/:name/console',
+} as const;
+
+export function fillPath(path: string, params: Record<string, string> | undefined): string {
+  return path.replace(/:(\w+)/g, (_, k: string) => {
+    const v = params?.[k];
+    if (v === undefined) throw new Error(`missing path parameter ${k} for ${path}`);
+    return encodeURIComponent(v);
+  });
+}
