@@ -1,0 +1,20 @@
+// `npm run bench -- <suite>`: runs one benchmark suite, writes
+// bench/results/<suite>.json and prints a table.
+import { newResult, printTable, writeResult, type BenchResult } from './report.js';
+
+const suites: Record<string, () => Promise<{ run: (r: BenchResult) => Promise<void> }>> = {
+  lifecycle: () => import('./lifecycle.js'),
+};
+
+const name = process.argv[2];
+if (!name || !suites[name]) {
+  console.error(`usage: npm run bench -- <suite>\nsuites: ${Object.keys(suites).join(', ')}`);
+  process.exit(2);
+}
+const result = newResult(name);
+const mod = await suites[name]!();
+await mod.run(result);
+const file = writeResult(result);
+printTable(result);
+console.log(`\nwrote ${file}`);
+process.exit(0);

@@ -1,0 +1,205 @@
+// Starts real Drover processes (controller + agents) in a temp DROVER_HOME for
+// integration tests, and tears down everything it started, by PID.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { DroverClient } from '../src/api/client.js';
+
+export const REPO = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+export const IMAGES_DIR = process.env.DROVER_IMAGES_DIR ?? join(homedir(), '.cache', 'drover', 'images');
+
+export interface Proc {
+  child: ChildProcess;
+  pid: number;
+  output: () => string;
+}
+
+/** Spawn `node --import tsx <entry>` and resolve when a stdout line matches `ready`. */
+export async function startProcess(entry: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 30_000): Promise<{ proc: Proc; match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, entry), ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const proc: Proc = { child, pid: child.pid ?? -1, output: () => out };
+  const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entry} not ready after ${timeoutMs} ms:\n${out.slice(-3000)}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.length > 200_000) out = out.slice(-100_000);
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`${entry} exited (${code ?? sig}) before ready:\n${out.slice(-3000)}`));
+    });
+  });
+  return { proc, match };
+}
+
+export function killProc(p: Proc | undefined, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    p.child.once('exit', () => resolve());
+    p.child.kill(signal);
+  });
+}
+
+export interface Cluster {
+  home: string;
+  url: string;
+  token: string;
+  client: DroverClient;
+  controller: Proc;
+  agents: Proc[];
+  agentDir(i: number): string;
+  startController(env?: Record<string, string>): Promise<Proc>;
+  startAgent(i: number, env?: Record<string, string>): Promise<Proc>;
+  /** PIDs of QEMU processes under this cluster's agent dirs (from their pidfiles, only live ones). */
+  qemuPids(): number[];
+  stop(): Promise<void>;
+}
+
+export async function startCluster(opts: { agents?: number; controllerEnv?: Record<string, string> } = {}): Promise<Cluster> {
+  // Short path: QEMU's unix sockets live below it (108-byte limit).
+  const home = mkdtempSync('/tmp/drvt-');
+  const ctlDir = join(home, 'controller');
+  let url = '';
+  const c: Cluster = {
+    home, url, token: '', client: undefined as unknown as DroverClient,
+    controller: undefined as unknown as Proc,
+    agents: [],
+    agentDir: (i) => join(home, 'agents', `h${i}`),
+    async startController(env = {}) {
+      const listen = url ? url.replace('http://', '') : '127.0.0.1:0';
+      const { proc, match } = await startProcess('src/controller/main.ts', ['--state-dir', ctlDir, '--listen', listen], { DROVER_HOME: home, ...env }, /controller ready url=(\S+)/);
+      url = match[1] ?? '';
+      c.url = url;
+      c.controller = proc;
+      return proc;
+    },
+    async startAgent(i, env = {}) {
+      const joinToken = readFileSync(join(ctlDir, 'join-token'), 'utf8').trim();
+      const args = ['--controller', url, '--name', `h${i}`, '--state-dir', c.agentDir(i), '--images-dir', IMAGES_DIR, '--stop-grace-ms', '5000'];
+      const { proc } = await startProcess('src/agent/main.ts', args, { DROVER_HOME: home, DROVER_JOIN_TOKEN: joinToken, ...env }, /agent ready/);
+      c.agents[i] = proc;
+      return proc;
+    },
+    qemuPids() {
+      const pids: number[] = [];
+      for (const dir of readdirSync(join(home, 'agents'), { withFileTypes: true })) {
+        const vms = join(home, 'agents', dir.name, 'vms');
+        if (!existsSync(vms)) continue;
+        for (const vm of readdirSync(vms)) {
+          const pidfile = join(vms, vm, 'qemu.pid');
+          if (!existsSync(pidfile)) continue;
+          const pid = Number(readFileSync(pidfile, 'utf8').trim());
+          if (pid > 0 && isAlive(pid)) pids.push(pid);
+        }
+      }
+      return pids;
+    },
+    async stop() {
+      await Promise.all(c.agents.map((a) => killProc(a)));
+      await killProc(c.controller);
+      for (const pid of c.qemuPids()) killPid(pid);
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+  await c.startController(opts.controllerEnv);
+  c.token = readFileSync(join(ctlDir, 'admin-token'), 'utf8').trim();
+  c.client = new DroverClient({ baseUrl: c.url, token: c.token });
+  for (let i = 0; i < (opts.agents ?? 1); i++) await c.startAgent(i);
+  await waitFor(async () => (await c.client.call('listHosts')).filter((h) => h.state === 'Ready').length === (opts.agents ?? 1), 20_000, 'hosts Ready');
+  await ensureTinyImage(c.client);
+  return c;
+}
+
+async function ensureTinyImage(client: DroverClient): Promise<void> {
+  const has = async () => (await client.call('listImages')).some((i) => i.name === 'tiny' && i.hosts.length > 0);
+  if (await has()) return;
+  const job = await client.call('buildImage', { body: { name: 'tiny' } });
+  await client.waitJob(job.id);
+  await waitFor(has, 15_000, 'tiny image reported');
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function killPid(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+export async function waitFor<T>(fn: () => Promise<T | false | undefined | null> | T | false | undefined | null, timeoutMs: number, what: string, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** GET a guest's HTTP endpoint through its forwarded port; JSON when it parses. */
+export async function guestGet(port: number, path: string, timeoutMs = 3000): Promise<{ status: number; text: string; json?: unknown }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, text, json };
+}
+
+export interface GuestInfo {
+  hostname: string;
+  bootId: string;
+  uptimeSeconds: number;
+  cpusOnline: number;
+  memTotalKiB: number;
+}
+
+export async function guestInfo(port: number): Promise<GuestInfo> {
+  const r = await guestGet(port, '/info');
+  if (r.status !== 200 || !r.json) throw new Error(`/info answered ${r.status}: ${r.text.slice(0, 200)}`);
+  return r.json as GuestInfo;
+}
+
+/** A free TCP port on 127.0.0.1 (bind to 0, read it, release it). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
