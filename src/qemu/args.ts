@@ -1,0 +1,135 @@
+// Builds QEMU's argv from a QemuVmSpec. Pure: no I/O beyond caps.odirect(),
+// and an argv array, never a shell string. Values inside QEMU option strings
+// escape ',' as ',,' so any path is safe.
+import path from 'node:path';
+import { runPaths } from './run-dir.js';
+import type { HostCapsResolved, QemuDisk, QemuNic, QemuVmSpec } from './vm-spec.js';
+
+/** A spec field QEMU could not express; names the field and the fix. */
+export class QemuArgsError extends Error {
+  override name = 'QemuArgsError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+export const DEFAULT_HOTPLUG_PORTS = 4;
+/** Seccomp filter: no obsolete syscalls, no setuid, no fork/exec, no scheduler or affinity changes. */
+export const SANDBOX_OPTION = 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny';
+// Device ids double as block node names ("fmt-" + id), which QEMU caps at 31 chars.
+const DEVICE_ID = /^[A-Za-z][A-Za-z0-9_.-]{0,26}$/;
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Escapes a value for QEMU's "key=value,key=value" option syntax. */
+export function optValue(value: string): string {
+  return value.replaceAll(',', ',,');
+}
+
+/** Ids of the empty root ports a hot-added disk or NIC can be plugged into (bus=...). */
+export function hotplugPortIds(spec: QemuVmSpec): string[] {
+  return Array.from({ length: spec.hotplugPorts ?? DEFAULT_HOTPLUG_PORTS }, (_, i) => `hp${i}`);
+}
+
+/** The root port a cold-plugged device sits on, so it can be unplugged later. */
+export function rootPortId(deviceId: string): string {
+  return `rp-${deviceId}`;
+}
+
+export function buildQemuArgs(spec: QemuVmSpec, caps: HostCapsResolved): string[] {
+  return [
+    ...machineArgs(spec, caps),
+    ...cpuMemoryArgs(spec),
+    ...['-nodefaults', '-no-user-config', '-nographic', '-display', 'none', '-msg', 'timestamp=on'],
+    ...controlArgs(spec),
+    ...rootPortArgs(spec),
+    ...spec.disks.flatMap((disk, i) => diskArgs(disk, caps, i === 0 && !spec.boot.kernel)),
+    ...spec.nics.flatMap((nic) => nicArgs(nic)),
+    ...(spec.balloon ? balloonArgs(caps) : []),
+    ...(caps.sandbox ? ['-sandbox', SANDBOX_OPTION] : []),
+    ...bootArgs(spec),
+  ];
+}
+
+function machineArgs(spec: QemuVmSpec, caps: HostCapsResolved): string[] {
+  const args = ['-name', `guest=${optValue(spec.name)},debug-threads=on`];
+  if (UUID.test(spec.id)) args.push('-uuid', spec.id);
+  // TCG runs one host thread per vCPU by default for x86 on x86 (MTTCG), so no thread= option is needed.
+  if (caps.kvm) args.push('-machine', 'q35,accel=kvm', '-cpu', 'host');
+  else args.push('-machine', 'q35', '-accel', 'tcg', '-cpu', 'max');
+  return args;
+}
+
+function cpuMemoryArgs(spec: QemuVmSpec): string[] {
+  // One core per socket so each vCPU can be hot-added as its own socket.
+  const smp = `${spec.cpus},maxcpus=${spec.maxCpus},sockets=${spec.maxCpus},cores=1,threads=1`;
+  let memory = `size=${spec.memoryMiB}M`;
+  if (spec.maxMemoryMiB > spec.memoryMiB) memory += `,slots=${spec.memorySlots},maxmem=${spec.maxMemoryMiB}M`;
+  return ['-smp', smp, '-m', memory];
+}
+
+function controlArgs(spec: QemuVmSpec): string[] {
+  const files = runPaths(spec.runDir);
+  return [
+    ...['-chardev', `socket,id=qmp,path=${optValue(files.qmp)},server=on,wait=off`],
+    ...['-mon', 'chardev=qmp,mode=control'],
+    ...['-chardev', `socket,id=serial0,path=${optValue(files.serial)},server=on,wait=off`],
+    ...['-serial', 'chardev:serial0'],
+    ...['-pidfile', files.pid],
+  ];
+}
+
+function rootPortArgs(spec: QemuVmSpec): string[] {
+  const ids = [...spec.disks.map((d) => rootPortId(d.id)), ...spec.nics.map((n) => rootPortId(n.id)), ...hotplugPortIds(spec)];
+  // io-reserve=0: virtio devices behind PCIe ports are modern-only and need no I/O window; the
+  // 64 KiB I/O space would otherwise run out after about a dozen ports.
+  return ids.flatMap((id, i) => ['-device', `pcie-root-port,id=${id},bus=pcie.0,chassis=${i + 1},io-reserve=0`]);
+}
+
+function diskArgs(disk: QemuDisk, caps: HostCapsResolved, bootDisk: boolean): string[] {
+  checkId(`disks[${disk.id}].id`, disk.id);
+  const ro = disk.readOnly ? ',read-only=on' : '';
+  const direct = caps.odirect(path.dirname(disk.path)) ? ',cache.direct=on' : '';
+  const file = `driver=file,node-name=file-${disk.id},filename=${optValue(disk.path)},locking=on${direct}${ro},discard=unmap`;
+  const format = `driver=${disk.format},node-name=fmt-${disk.id},file=file-${disk.id}${ro},discard=unmap`;
+  let device = `virtio-blk-pci,drive=fmt-${disk.id},id=${disk.id},bus=${rootPortId(disk.id)}`;
+  if (disk.serial) device += `,serial=${optValue(disk.serial)}`;
+  if (bootDisk) device += ',bootindex=0';
+  return ['-blockdev', file, '-blockdev', format, '-device', device];
+}
+
+function nicArgs(nic: QemuNic): string[] {
+  checkId(`nics[${nic.id}].id`, nic.id);
+  if (!MAC.test(nic.mac)) throw new QemuArgsError(`nics[${nic.id}].mac`, `"${nic.mac}" is not a MAC address like 52:54:00:12:34:56`);
+  const forwards = nic.portForwards.map((f, i) => {
+    if (!isIPv4(f.hostAddress)) throw new QemuArgsError(`nics[${nic.id}].portForwards[${i}].hostAddress`, `"${f.hostAddress}" must be an IPv4 address`);
+    return `,hostfwd=${f.proto}:${f.hostAddress}:${f.hostPort}-:${f.guestPort}`;
+  });
+  // romfile= drops the iPXE option ROM: we never network-boot, and it slows firmware under TCG.
+  const device = `virtio-net-pci,netdev=net-${nic.id},id=${nic.id},mac=${nic.mac},bus=${rootPortId(nic.id)},romfile=`;
+  return ['-netdev', `user,id=net-${nic.id}${forwards.join('')}`, '-device', device];
+}
+
+function balloonArgs(caps: HostCapsResolved): string[] {
+  const reporting = caps.balloonFreePageReporting ? ',free-page-reporting=on' : '';
+  return ['-device', `virtio-balloon-pci,id=balloon0${reporting},deflate-on-oom=on`];
+}
+
+function bootArgs(spec: QemuVmSpec): string[] {
+  const { kernel, initrd, cmdline } = spec.boot;
+  if (!kernel) return [];
+  return ['-kernel', kernel, ...(initrd ? ['-initrd', initrd] : []), ...(cmdline ? ['-append', cmdline] : [])];
+}
+
+function checkId(field: string, id: string): void {
+  if (!DEVICE_ID.test(id)) throw new QemuArgsError(field, `"${id}" must start with a letter and hold at most 27 letters, digits, '-', '_' or '.'`);
+}
+
+function isIPv4(address: string): boolean {
+  const m = IPV4.exec(address);
+  return m !== null && m.slice(1).every((octet) => Number(octet) <= 255);
+}

@@ -1,0 +1,57 @@
+// The input of one QEMU process: what the agent asks src/qemu to run.
+
+export interface QemuDisk {
+  id: string;
+  path: string;
+  format: 'qcow2' | 'raw';
+  readOnly?: boolean;
+  serial?: string;
+}
+
+export interface QemuPortForward {
+  proto: 'tcp' | 'udp';
+  hostAddress: string;
+  hostPort: number;
+  guestPort: number;
+}
+
+export interface QemuNic {
+  id: string;
+  mac: string;
+  mode: 'user';
+  portForwards: QemuPortForward[];
+}
+
+export interface QemuVmSpec {
+  id: string;
+  name: string;
+  cpus: number;
+  maxCpus: number;
+  memoryMiB: number;
+  maxMemoryMiB: number;
+  memorySlots: number;
+  /** No kernel: the firmware boots the first disk. */
+  boot: { kernel?: string; initrd?: string; cmdline?: string };
+  disks: QemuDisk[];
+  nics: QemuNic[];
+  balloon: boolean;
+  /** Holds qmp.sock, serial.sock, qemu.pid, qemu.log (socket paths must stay < 108 bytes). */
+  runDir: string;
+  /** Empty PCIe root ports left for hot-added disks and NICs (default 4). */
+  hotplugPorts?: number;
+}
+
+export interface HostCaps {
+  kvm: boolean;
+  sandbox: boolean;
+  qemuBinary: string;
+  qemuVersion: string;
+  /** Whether files in dir can be opened with O_DIRECT (tmpfs before Linux 6.6 cannot). */
+  odirect(dir: string): boolean;
+}
+
+/** HostCaps plus what detectHostCaps probed about this QEMU binary. */
+export interface HostCapsResolved extends HostCaps {
+  /** virtio-balloon-pci has the free-page-reporting property (QEMU >= 5.1). */
+  balloonFreePageReporting: boolean;
+}
