@@ -2,6 +2,7 @@
 // assignments (desired state) and pushes reports (observed state); the
 // controller never tells an agent to run a QMP command (design principle 3).
 import { Type, type Static } from 'typebox';
+import type { VmObservedState } from '../core/phase.js';
 import { HostInventory, Name, PowerIntentSchema, VmSpec, VmStats } from './resources.js';
 
 export const JoinRequest = Type.Object({
@@ -38,7 +39,9 @@ export const AssignmentsQuery = Type.Object({
 export const AssignmentsResponse = Type.Object({ revision: Type.Integer(), vms: Type.Array(VmAssignment) });
 export type AssignmentsResponse = Static<typeof AssignmentsResponse>;
 
-export const ObservedState = Type.Union(['absent', 'starting', 'running', 'paused', 'stopping', 'stopped', 'crashed'].map((s) => Type.Literal(s)));
+const OBSERVED_STATES: readonly VmObservedState[] = ['absent', 'starting', 'running', 'paused', 'stopping', 'stopped', 'crashed'];
+// Type.Unsafe: same JSON schema, but the static type is the literal union (a union of a mapped array is `never`).
+export const ObservedState = Type.Unsafe<VmObservedState>(Type.Union(OBSERVED_STATES.map((s) => Type.Literal(s))));
 
 export const VolumeReport = Type.Object({
   id: Type.String(),
@@ -57,6 +60,9 @@ export const VmReport = Type.Object({
   pid: Type.Optional(Type.Integer()),
   reason: Type.Optional(Type.String({ description: 'why it stopped or failed, with QEMU stderr tail' })),
   guestReadyAt: Type.Optional(Type.String()),
+  /** When QMP of the current QEMU first answered (ISO), and how long QEMU itself took from spawn to that. */
+  qmpReadyAt: Type.Optional(Type.String()),
+  qemuStartMs: Type.Optional(Type.Number()),
   stats: Type.Optional(VmStats),
   volumes: Type.Array(VolumeReport),
   /** An assignment the agent could not carry out (bad image, no space): the controller fails the job. */

@@ -3,11 +3,12 @@
 // web console use the static types derived from them.
 import { Type, type Static } from 'typebox';
 import { NAME_PATTERN } from '../core/names.js';
-import { VM_PHASES } from '../core/phase.js';
+import { VM_PHASES, type VmPhase } from '../core/phase.js';
 
 export const Name = Type.String({ pattern: NAME_PATTERN, minLength: 1, maxLength: 63, description: "1-63 lowercase letters, digits and '-'" });
 export const IsoTime = Type.String({ description: 'ISO-8601 time' });
-export const VmPhaseSchema = Type.Union(VM_PHASES.map((p) => Type.Literal(p)));
+// Type.Unsafe keeps the union's JSON schema but gives it the literal type (a union built from a mapped array is `never` statically).
+export const VmPhaseSchema = Type.Unsafe<VmPhase>(Type.Union(VM_PHASES.map((p) => Type.Literal(p))));
 export const PowerIntentSchema = Type.Union([Type.Literal('running'), Type.Literal('stopped'), Type.Literal('paused')]);
 
 export const PortForward = Type.Object({
@@ -62,13 +63,18 @@ export const Vm = Type.Object({
   forceStop: Type.Boolean(),
   pid: Type.Optional(Type.Integer()),
   guestReadyAt: Type.Optional(IsoTime),
+  /** When QMP of the current QEMU first answered, and QEMU's own spawn-to-QMP time (for benchmarks). */
+  qmpReadyAt: Type.Optional(IsoTime),
+  qemuStartMs: Type.Optional(Type.Number()),
   stats: Type.Optional(VmStats),
   createdAt: IsoTime,
   updatedAt: IsoTime,
 });
 export type Vm = Static<typeof Vm>;
 
-export const HostState = Type.Union(['Joining', 'Ready', 'Unreachable', 'Maintenance', 'Standby', 'Left'].map((s) => Type.Literal(s)));
+export const HOST_STATES = ['Joining', 'Ready', 'Unreachable', 'Maintenance', 'Standby', 'Left'] as const;
+export type HostStateName = (typeof HOST_STATES)[number];
+export const HostState = Type.Unsafe<HostStateName>(Type.Union(HOST_STATES.map((s) => Type.Literal(s))));
 export const HostInventory = Type.Object({
   hostname: Type.String(),
   cpus: Type.Integer(),

@@ -4,7 +4,7 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { AssignmentsQuery, AssignmentsResponse, HostReport, JoinRequest, JoinResponse } from './agent-protocol.js';
 import { BuildImageRequest, CreateVmRequest, IdParams, ImportImageRequest, LogsQuery, NameParams, StopVmRequest } from './requests.js';
-import { Host, Image, Job, Vm } from './resources.js';
+import { Host, Image, Job, Vm, Volume } from './resources.js';
 
 export interface RouteDef {
   method: 'GET' | 'POST' | 'DELETE';
@@ -41,6 +41,7 @@ export const routes = {
   listImages: route({ method: 'GET', path: '/v1/images', summary: 'List images', tags: ['images'], response: Type.Array(Image), auth: 'admin' }),
   buildImage: route({ method: 'POST', path: '/v1/images/build', summary: 'Build an image from its recipe on every host', tags: ['images'], body: BuildImageRequest, response: Job, auth: 'admin' }),
   importImage: route({ method: 'POST', path: '/v1/images/import', summary: "Import a user's disk file or kernel+initrd", tags: ['images'], body: ImportImageRequest, response: Job, auth: 'admin' }),
+  listVolumes: route({ method: 'GET', path: '/v1/volumes', summary: 'List volumes', tags: ['volumes'], response: Type.Array(Volume), auth: 'admin' }),
   listJobs: route({ method: 'GET', path: '/v1/jobs', summary: 'List recent jobs', tags: ['jobs'], response: Type.Array(Job), auth: 'admin' }),
   getJob: route({ method: 'GET', path: '/v1/jobs/:id', summary: 'Show a job', tags: ['jobs'], params: IdParams, response: Job, auth: 'admin' }),
   agentJoin: route({ method: 'POST', path: '/v1/agent/join', summary: 'A host agent joins with the join token', tags: ['agent'], body: JoinRequest, response: JoinResponse, auth: 'join' }),

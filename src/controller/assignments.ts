@@ -1,0 +1,52 @@
+// What each agent must run. The revision of a host's assignments is the store
+// revision at which this controller first saw them in their current form, so
+// an agent's long poll with `since` = that revision waits for a real change.
+import type { AssignmentsResponse } from '../api/agent-protocol.js';
+import { ShutdownError, WaitTimeoutError } from './change-feed.js';
+import type { ControllerState } from './state.js';
+import { toAssignment } from './vm-observe.js';
+
+export class Assignments {
+  private readonly seen = new Map<string, { json: string; revision: number }>();
+  /** Host id → VM ids it was last handed with power 'absent'. */
+  private readonly servedAbsent = new Map<string, Set<string>>();
+
+  constructor(private readonly state: ControllerState) {}
+
+  async current(hostId: string): Promise<AssignmentsResponse> {
+    const vms = (await this.state.vmsOnHost(hostId)).map((v) => toAssignment(v.data));
+    const json = JSON.stringify(vms);
+    let known = this.seen.get(hostId);
+    if (!known || known.json !== json) {
+      known = { json, revision: await this.state.store.revision() };
+      this.seen.set(hostId, known);
+    }
+    return { revision: known.revision, vms };
+  }
+
+  /** Answers at once when `since` is not the current revision; else waits up to `waitMs` for a change. */
+  async poll(hostId: string, since: number | undefined, waitMs: number, signal: AbortSignal): Promise<AssignmentsResponse> {
+    const now = await this.current(hostId);
+    if (since === undefined || since !== now.revision || waitMs <= 0) return this.serve(hostId, now);
+    try {
+      const changed = await this.state.changes.waitUntil(async () => {
+        const c = await this.current(hostId);
+        return c.revision !== since ? c : undefined;
+      }, waitMs, 'assignments', signal);
+      return this.serve(hostId, changed);
+    } catch (err) {
+      if (err instanceof WaitTimeoutError || err instanceof ShutdownError) return this.serve(hostId, await this.current(hostId));
+      throw err;
+    }
+  }
+
+  /** Whether the agent of `hostId` has been told to remove the VM. */
+  absentServed(hostId: string, vmId: string): boolean {
+    return this.servedAbsent.get(hostId)?.has(vmId) ?? false;
+  }
+
+  private serve(hostId: string, res: AssignmentsResponse): AssignmentsResponse {
+    this.servedAbsent.set(hostId, new Set(res.vms.filter((v) => v.power === 'absent').map((v) => v.id)));
+    return res;
+  }
+}

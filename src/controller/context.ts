@@ -1,0 +1,22 @@
+// Everything a request handler or loop of the controller needs, built once.
+import type { Logger } from 'pino';
+import type { AgentClient } from './agent-client.js';
+import type { Assignments } from './assignments.js';
+import type { JobRunner } from './jobs.js';
+import type { LiveState } from './live-state.js';
+import type { Reports } from './reports.js';
+import type { ControllerSecrets } from './secrets.js';
+import type { ControllerState } from './state.js';
+
+export interface ControllerContext {
+  state: ControllerState;
+  live: LiveState;
+  runner: JobRunner;
+  agents: AgentClient;
+  assignments: Assignments;
+  reports: Reports;
+  secrets: ControllerSecrets;
+  log: Logger;
+  /** Aborts when the controller shuts down (ends long polls and waits). */
+  stopping: AbortSignal;
+}

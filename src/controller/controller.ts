@@ -1,0 +1,74 @@
+// Assembles a controller: store, state, jobs, loops and the HTTP server.
+// main.ts runs it as a process; tests start it in-process the same way.
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { SqliteStore } from '../store/sqlite.js';
+import { AgentClient } from './agent-client.js';
+import { Assignments } from './assignments.js';
+import { ChangeFeed } from './change-feed.js';
+import type { ControllerContext } from './context.js';
+import { EventBus } from './events.js';
+import { HostLiveness, UNREACHABLE_AFTER_MS } from './host-liveness.js';
+import { imageKinds } from './job-kinds/image.js';
+import { vmCreateKind } from './job-kinds/vm-create.js';
+import { vmDeleteKind } from './job-kinds/vm-delete.js';
+import { vmPowerKinds } from './job-kinds/vm-power.js';
+import { DEFAULT_VM_TIMEOUTS, type VmJobTimeouts } from './job-kinds/vm-steps.js';
+import { JobRunner } from './jobs.js';
+import { LiveState } from './live-state.js';
+import { Reports } from './reports.js';
+import { loadOrCreateSecrets, type ControllerSecrets } from './secrets.js';
+import { buildServer } from './server.js';
+import { ControllerState } from './state.js';
+
+export interface ControllerOptions {
+  stateDir: string;
+  host?: string;
+  port?: number;
+  log?: Logger;
+  timeouts?: Partial<VmJobTimeouts>;
+  /** A host silent this long is Unreachable (default 10 s). */
+  unreachableAfterMs?: number;
+}
+
+export interface RunningController {
+  url: string;
+  port: number;
+  secrets: ControllerSecrets;
+  app: FastifyInstance;
+  ctx: ControllerContext;
+  close(): Promise<void>;
+}
+
+export async function startController(opts: ControllerOptions): Promise<RunningController> {
+  const log = opts.log ?? pino({ level: 'info' });
+  const secrets = loadOrCreateSecrets(opts.stateDir);
+  const store = new SqliteStore(join(opts.stateDir, 'drover.db'));
+  const state = new ControllerState(store, new ChangeFeed(), new EventBus());
+  const live = new LiveState();
+  const stopping = new AbortController();
+  const runner = new JobRunner(state, log);
+  const agents = new AgentClient(secrets.credentialKey);
+  const timeouts = { ...DEFAULT_VM_TIMEOUTS, ...opts.timeouts };
+  for (const kind of [vmCreateKind(timeouts), vmDeleteKind(timeouts), ...vmPowerKinds(timeouts), ...imageKinds(agents)]) runner.register(kind);
+  const assignments = new Assignments(state);
+  const ctx: ControllerContext = { state, live, runner, agents, assignments, reports: new Reports(state, live, assignments), secrets, log, stopping: stopping.signal };
+  const app = await buildServer(ctx);
+  await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7480 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : (opts.port ?? 0);
+  const liveness = new HostLiveness(state, live, log, opts.unreachableAfterMs ?? UNREACHABLE_AFTER_MS);
+  liveness.start();
+  const resumed = await runner.resumeAll();
+  if (resumed) log.info(`resumed ${resumed} running job(s)`);
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= (async () => {
+    stopping.abort();
+    liveness.stop();
+    await runner.stop();
+    await app.close();
+    await store.close();
+  })());
+  return { url: `http://${opts.host ?? '127.0.0.1'}:${port}`, port, secrets, app, ctx, close };
+}

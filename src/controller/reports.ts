@@ -1,0 +1,83 @@
+// An agent's report: host inventory and state, images, volumes, and per VM
+// the observed state mapped to a phase. Everything a report changes is
+// written in one commit; per-report churn (stats, last seen) stays in memory.
+import type { HostReport, VmReport } from '../api/agent-protocol.js';
+import type { CommitOp } from '../store/store.js';
+import type { Assignments } from './assignments.js';
+import { hostStateEvent, vmPhaseEvent, type EventDraft } from './events.js';
+import { hostStateOnReport } from './host-liveness.js';
+import { imageOpsForReport } from './images.js';
+import type { LiveState } from './live-state.js';
+import { KIND, nowIso, type HostRecord, type VmRecord, type VolumeRecord } from './records.js';
+import { deleteOp, putOp, retryOnConflict, type ControllerState, type Versioned } from './state.js';
+import { applyVmReport, vmChanged } from './vm-observe.js';
+
+export class Reports {
+  constructor(
+    private readonly state: ControllerState,
+    private readonly live: LiveState,
+    private readonly assignments: Assignments,
+  ) {}
+
+  async accept(hostId: string, report: HostReport): Promise<void> {
+    this.live.lastSeen.set(hostId, Date.now());
+    this.live.usedPorts.set(hostId, report.usedPorts ?? []);
+    this.live.stats.set(hostId, new Map(report.vms.flatMap((v) => (v.stats ? [[v.id, v.stats] as const] : []))));
+    await retryOnConflict(() => this.commitReport(hostId, report));
+  }
+
+  private async commitReport(hostId: string, report: HostReport): Promise<void> {
+    const host = await this.state.getHost(hostId);
+    if (!host) return;
+    const ops: CommitOp[] = [];
+    const events: EventDraft[] = [];
+    const nextHost: HostRecord = { ...host.data, inventory: report.inventory, state: hostStateOnReport(host.data.state) };
+    if (nextHost.state !== host.data.state) nextHost.lastSeenAt = nowIso();
+    if (JSON.stringify(nextHost) !== JSON.stringify(host.data)) {
+      ops.push(putOp(KIND.host, hostId, nextHost, host.rev));
+      events.push(...hostStateEvent(host.data, nextHost));
+    }
+    ops.push(...imageOpsForReport(await this.state.listImages(), hostId, report.images));
+    const vms = await this.state.vmsOnHost(hostId);
+    ops.push(...this.vmOps(hostId, vms, report, events));
+    ops.push(...volumeOps(hostId, vms, report.vms, await this.state.listVolumes()));
+    if (ops.length) await this.state.commit(ops, events);
+  }
+
+  private vmOps(hostId: string, vms: Versioned<VmRecord>[], report: HostReport, events: EventDraft[]): CommitOp[] {
+    const reported = new Map(report.vms.map((r) => [r.id, r]));
+    const ops: CommitOp[] = [];
+    for (const vm of vms) {
+      const next = applyVmReport(vm.data, reported.get(vm.id), this.assignments.absentServed(hostId, vm.id));
+      if (!vmChanged(vm.data, next)) continue;
+      next.updatedAt = nowIso();
+      ops.push(putOp(KIND.vm, vm.id, next, vm.rev));
+      events.push(...vmPhaseEvent(vm.data, next));
+    }
+    return ops;
+  }
+}
+
+/** Volume records follow what the agent reports for the VMs the controller knows. */
+function volumeOps(hostId: string, vms: Versioned<VmRecord>[], reports: VmReport[], existing: Versioned<VolumeRecord>[]): CommitOp[] {
+  const known = new Map(vms.map((v) => [v.id, v.data]));
+  const current = new Map(existing.filter((v) => v.data.hostId === hostId).map((v) => [v.id, v]));
+  const ops: CommitOp[] = [];
+  const seen = new Set<string>();
+  for (const r of reports) {
+    const vm = known.get(r.id);
+    if (!vm) continue;
+    for (const v of r.volumes) {
+      seen.add(v.id);
+      const ref = vm.spec.volumes.find((s) => s.id === v.id);
+      const record: VolumeRecord = {
+        id: v.id, vmId: vm.id, hostId, pool: 'local', role: ref?.role ?? 'data', path: v.path, format: 'qcow2',
+        virtualSizeBytes: v.virtualSizeBytes, actualSizeBytes: v.actualSizeBytes, backingImage: ref?.backingImage,
+      };
+      const before = current.get(v.id);
+      if (!before || JSON.stringify(before.data) !== JSON.stringify(record)) ops.push(putOp(KIND.volume, v.id, record, before?.rev));
+    }
+  }
+  for (const id of current.keys()) if (!seen.has(id)) ops.push(deleteOp(KIND.volume, id));
+  return ops;
+}
