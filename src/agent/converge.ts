@@ -1,0 +1,321 @@
+// One VM under the agent's care: it takes the VM's newest assignment,
+// decides (decide.ts) and carries the actions out, one pass at a time, and
+// reports what it observes. Different VMs converge concurrently.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { VmAssignment, VmReport } from '../api/agent-protocol.js';
+import type { HostCapsResolved } from '../qemu/vm-spec.js';
+import { decide, exitReason, exitState, observedState, type Action, type VmFacts } from './decide.js';
+import { buildVmSpec } from './qemu-spec.js';
+import { VmSerial } from './serial-console.js';
+import { saveVmFile, vmDir, vmFilePath, type AgentPaths, type VmFile } from './state-files.js';
+import { lastRunStderr, VmRuntime, type QemuExit } from './vm-runtime.js';
+import { createMissingVolumes, findImage, missingVolumes, removeVolumes, VolumeReporter } from './volumes.js';
+
+export interface AgentContext {
+  paths: AgentPaths;
+  imagesDir: string;
+  caps: HostCapsResolved;
+  stopGraceMs: number;
+  log: Logger;
+  /** Something observable changed: report soon. */
+  changed(): void;
+  /** The VM was deleted for 'absent': forget it. */
+  removed(vmId: string): void;
+}
+
+export class VmSupervisor {
+  readonly serial: VmSerial;
+  private runtime: VmRuntime | null = null;
+  private starting = false;
+  private wanted: VmAssignment | null = null;
+  private busy = false;
+  private removing = false;
+  private removed = false;
+  private recheck: NodeJS.Timeout | null = null;
+  private volumeError: string | undefined;
+  private readonly volumes = new VolumeReporter();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly ctx: AgentContext,
+    private readonly file: VmFile,
+  ) {
+    this.log = ctx.log.child({ vm: file.id, name: file.assignment.name });
+    this.serial = new VmSerial(path.join(this.dir, 'serial.log'), () => this.onGuestReady());
+  }
+
+  get id(): string {
+    return this.file.id;
+  }
+
+  get dir(): string {
+    return vmDir(this.ctx.paths, this.file.id);
+  }
+
+  get assignment(): VmAssignment {
+    return this.file.assignment;
+  }
+
+  /** Host ports this VM's running QEMU forwards. */
+  get forwardedPorts(): number[] {
+    return this.runtime ? this.file.assignment.spec.ports.map((p) => p.hostPort) : [];
+  }
+
+  /** Takes the newest assignment; passes run one at a time, the latest assignment wins. */
+  converge(a: VmAssignment): void {
+    this.wanted = a;
+    if (!this.busy) void this.drain();
+  }
+
+  /** A QEMU found running after an agent restart. */
+  adopt(runtime: VmRuntime): void {
+    this.runtime = runtime;
+    runtime.on('exit', (exit: QemuExit) => this.onExit(runtime, exit));
+    runtime.on('change', () => this.ctx.changed());
+    runtime.on('reset', () => this.onReset());
+    this.serial.connect(this.dir, runtime.pid);
+  }
+
+  /** After an agent restart no QEMU was found: record how the last one ended. */
+  noteGoneWhileAway(): void {
+    if (!this.file.running) return;
+    const stopped = this.file.stopRequestedAt !== undefined;
+    const stderr = lastRunStderr(this.dir);
+    const reason = stopped ? 'stopped on request' : `QEMU exited while the agent was down${stderr ? `; last stderr: ${stderr}` : ''}`;
+    this.file.lastExit = { state: stopped ? 'stopped' : 'crashed', reason };
+    this.file.running = false;
+    delete this.file.stopRequestedAt;
+    this.save();
+  }
+
+  /** After an agent restart a QEMU runs but cannot be controlled: say so, touch nothing. */
+  noteUnreachable(reason: string): void {
+    this.file.lastExit = { state: 'crashed', reason };
+  }
+
+  async report(): Promise<VmReport> {
+    const rt = this.runtime;
+    const a = this.file.assignment;
+    const stats = rt ? await rt.stats().catch(() => undefined) : undefined;
+    const error = this.currentError(a);
+    return {
+      id: this.id,
+      state: observedState(this.facts(a)),
+      epoch: this.file.lastStartedEpoch,
+      rebootSeq: this.file.rebootSeqDone,
+      volumes: await this.volumes.report(this.ctx.paths, a).catch(() => []),
+      ...(rt ? { pid: rt.pid, qmpReadyAt: this.file.qmpReadyAt, qemuStartMs: this.file.qemuStartMs, guestReadyAt: this.file.guestReadyAt, stats } : {}),
+      ...(!rt && !this.starting && this.file.lastExit?.reason ? { reason: this.file.lastExit.reason } : {}),
+      ...(error ? { error } : {}),
+    };
+  }
+
+  /** Lets go of QEMU and the serial link without stopping the VM (agent shutdown). */
+  detach(): void {
+    this.clearRecheck();
+    this.serial.disconnect();
+    this.runtime?.detach();
+  }
+
+  private async drain(): Promise<void> {
+    this.busy = true;
+    try {
+      while (this.wanted && !this.removed) {
+        const a = this.wanted;
+        this.wanted = null;
+        await this.convergeOnce(a);
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async convergeOnce(a: VmAssignment): Promise<void> {
+    const known = fs.existsSync(vmFilePath(this.ctx.paths, this.id));
+    if (a.power !== 'absent' && (!known || JSON.stringify(a) !== JSON.stringify(this.file.assignment))) {
+      this.file.assignment = a;
+      this.save();
+    }
+    const decision = decide(a, this.facts(a), { now: Date.now(), stopGraceMs: this.ctx.stopGraceMs });
+    for (const action of decision.actions) {
+      try {
+        await this.execute(action, a);
+      } catch (err) {
+        this.log.error({ err, action: action.kind }, `${action.kind} failed: ${(err as Error).message}`);
+        break;
+      }
+    }
+    this.scheduleRecheck(decision.recheckAt);
+    this.ctx.changed();
+  }
+
+  private facts(a: VmAssignment): VmFacts {
+    const f = this.file;
+    return {
+      qemu: this.runtime ? (this.runtime.paused ? 'paused' : 'running') : 'none',
+      starting: this.starting,
+      lastStartedEpoch: f.lastStartedEpoch,
+      rebootSeqDone: f.rebootSeqDone,
+      volumesMissing: a.power !== 'absent' && missingVolumes(this.ctx.paths, a).length > 0,
+      ...(f.stopRequestedAt !== undefined ? { stopRequestedAt: f.stopRequestedAt } : {}),
+      ...(f.lastExit ? { lastExit: f.lastExit } : {}),
+    };
+  }
+
+  private async execute(action: Action, a: VmAssignment): Promise<void> {
+    this.log.info({ action }, `${action.kind}`);
+    switch (action.kind) {
+      case 'create-volumes':
+        return this.createVolumes(a);
+      case 'start':
+        await this.start(a);
+        if (action.paused) await this.qemu().pause();
+        return;
+      case 'pause':
+        return this.qemu().pause();
+      case 'resume':
+        return this.qemu().resume();
+      case 'reset':
+        await this.qemu().reset();
+        this.file.rebootSeqDone = action.rebootSeq;
+        delete this.file.guestReadyAt;
+        return this.save();
+      case 'powerdown':
+        this.file.stopRequestedAt = Date.now();
+        this.save();
+        return this.qemu().powerdown();
+      case 'kill':
+        this.file.stopRequestedAt ??= Date.now();
+        this.save();
+        return this.qemu().kill();
+      case 'remove':
+        return this.remove();
+    }
+  }
+
+  private qemu(): VmRuntime {
+    if (!this.runtime) throw new Error('no QEMU runs for this VM');
+    return this.runtime;
+  }
+
+  private async createVolumes(a: VmAssignment): Promise<void> {
+    try {
+      await createMissingVolumes(this.ctx.paths, this.ctx.imagesDir, a);
+      this.volumeError = undefined;
+    } catch (err) {
+      this.volumeError = `cannot create the volumes: ${(err as Error).message}`;
+      throw err;
+    }
+  }
+
+  /** Records the epoch on disk before spawning: at most one QEMU per epoch, even across agent crashes. */
+  private async start(a: VmAssignment): Promise<void> {
+    const f = this.file;
+    Object.assign(f, { lastStartedEpoch: a.epoch, rebootSeqDone: a.rebootSeq, running: true });
+    for (const k of ['stopRequestedAt', 'lastExit', 'startError', 'guestReadyAt', 'qmpReadyAt', 'qemuStartMs'] as const) delete f[k];
+    this.save();
+    this.starting = true;
+    this.ctx.changed();
+    try {
+      const spec = buildVmSpec(a, await findImage(this.ctx.imagesDir, a.spec.image), this.ctx.paths);
+      const { runtime, qemuStartMs } = await VmRuntime.start(spec, this.ctx.caps);
+      Object.assign(f, { qmpReadyAt: new Date().toISOString(), qemuStartMs });
+      this.adopt(runtime);
+      this.save();
+      this.log.info({ pid: runtime.pid, epoch: a.epoch, qemuStartMs }, 'QEMU started');
+    } catch (err) {
+      const message = startFailure(err);
+      Object.assign(f, { running: false, lastExit: { state: 'crashed', reason: message }, startError: { epoch: a.epoch, message } });
+      this.save();
+      throw err;
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  private async remove(): Promise<void> {
+    this.removing = true;
+    try {
+      if (this.runtime) {
+        this.file.stopRequestedAt ??= Date.now();
+        await this.runtime.kill();
+        if (this.runtime && !this.runtime.hasExited) throw new Error(`QEMU ${this.runtime.pid} did not exit after SIGKILL`);
+      }
+      this.serial.disconnect();
+      await removeVolumes(this.ctx.paths, this.id);
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    } catch (err) {
+      this.removing = false;
+      throw err;
+    }
+    this.removed = true;
+    this.clearRecheck();
+    this.volumes.forget();
+    this.log.info('removed the VM, its volumes and its runtime dir');
+    this.ctx.removed(this.id);
+  }
+
+  private onExit(runtime: VmRuntime, exit: QemuExit): void {
+    if (this.runtime !== runtime) return;
+    this.runtime = null;
+    this.serial.disconnect();
+    const stopRequested = this.file.stopRequestedAt !== undefined;
+    const state = exitState(exit.shutdownSeen, stopRequested);
+    const reason = exitReason({ state, stopRequested, code: exit.code, signal: exit.signal, guestShutdown: exit.guestShutdown, stderr: exit.stderr });
+    Object.assign(this.file, { running: false, lastExit: { state, reason } });
+    delete this.file.stopRequestedAt;
+    if (!this.removing) this.save();
+    this.log.info({ pid: runtime.pid, state, code: exit.code, signal: exit.signal }, `QEMU exited: ${reason}`);
+    this.clearRecheck();
+    this.ctx.changed();
+    // A start or stop may have waited for this exit.
+    if (!this.removing) this.converge(this.wanted ?? this.file.assignment);
+  }
+
+  private onGuestReady(): void {
+    if (!this.runtime) return;
+    this.file.guestReadyAt = new Date().toISOString();
+    this.save();
+    this.ctx.changed();
+  }
+
+  private onReset(): void {
+    delete this.file.guestReadyAt;
+    this.save();
+    this.ctx.changed();
+  }
+
+  private currentError(a: VmAssignment): string | undefined {
+    if (a.power === 'absent') return undefined;
+    if (this.volumeError) return this.volumeError;
+    const failed = this.file.startError;
+    return failed && failed.epoch === a.epoch && a.power !== 'stopped' ? failed.message : undefined;
+  }
+
+  private scheduleRecheck(at: number | undefined): void {
+    this.clearRecheck();
+    if (at === undefined) return;
+    this.recheck = setTimeout(() => this.converge(this.wanted ?? this.file.assignment), Math.max(0, at - Date.now()));
+  }
+
+  private clearRecheck(): void {
+    if (this.recheck) clearTimeout(this.recheck);
+    this.recheck = null;
+  }
+
+  private save(): void {
+    if (this.removed || this.removing) return;
+    saveVmFile(this.ctx.paths, this.file);
+  }
+}
+
+/** The message of a failed start, with QEMU's stderr tail when it has one. */
+function startFailure(err: unknown): string {
+  const e = err as Error & { stderrTail?: string };
+  const tail = e.stderrTail?.trim();
+  const message = e.message ?? String(err);
+  if (!tail || message.includes(tail)) return message;
+  return `${message}; QEMU stderr: ${tail.length > 1500 ? `...${tail.slice(-1500)}` : tail}`;
+}

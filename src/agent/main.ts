@@ -1,0 +1,94 @@
+// The host agent:
+//   node --import tsx src/agent/main.ts --controller URL --name NAME
+//     [--join-token T | env DROVER_JOIN_TOKEN] [--state-dir DIR] [--listen 127.0.0.1:0]
+//     [--images-dir DIR] [--stop-grace-ms 20000] [--agent-url URL]
+// Logs JSON to stdout and prints `agent ready host=<id> url=<agentUrl>` once
+// it serves and has joined. SIGTERM/SIGINT stop the agent, never its VMs.
+import { Command } from 'commander';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { checkName } from '../core/names.js';
+import { AgentStartError, runAgent } from './run.js';
+
+interface Flags {
+  controller: string;
+  name: string;
+  joinToken?: string;
+  stateDir?: string;
+  listen: string;
+  imagesDir?: string;
+  stopGraceMs: string;
+  agentUrl?: string;
+}
+
+function droverHome(): string {
+  return process.env['DROVER_HOME'] ?? join(homedir(), '.local', 'share', 'drover');
+}
+
+function defaultImagesDir(): string {
+  return process.env['DROVER_IMAGES_DIR'] ?? join(homedir(), '.cache', 'drover', 'images');
+}
+
+function parseListen(text: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(text);
+  const port = Number(m?.[2]);
+  if (!m || !m[1] || !Number.isInteger(port) || port > 65535) throw new AgentStartError(`--listen must be ADDRESS:PORT, e.g. 127.0.0.1:0 (got "${text}")`);
+  return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+function parseGrace(text: string): number {
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 0) throw new AgentStartError(`--stop-grace-ms must be a whole number of milliseconds (got "${text}")`);
+  return ms;
+}
+
+async function main(): Promise<void> {
+  const flags = new Command('drover-agent')
+    .description('The Drover host agent: runs the QEMU processes of this host for the controller')
+    .requiredOption('--controller <url>', 'the controller URL, e.g. http://127.0.0.1:7480')
+    .requiredOption('--name <name>', 'this host\'s name in the cluster')
+    .option('--join-token <token>', 'the join token (first start only; default: env DROVER_JOIN_TOKEN)')
+    .option('--state-dir <dir>', 'credential, VM dirs and volumes (default: $DROVER_HOME/agents/<name>)')
+    .option('--listen <addr:port>', 'address of the agent API (port 0: any free port)', '127.0.0.1:0')
+    .option('--images-dir <dir>', 'image store (default: $DROVER_IMAGES_DIR or ~/.cache/drover/images)')
+    .option('--stop-grace-ms <ms>', 'how long a graceful stop waits before it kills QEMU', '20000')
+    .option('--agent-url <url>', 'URL the controller uses to reach this agent (default: http://<listen address>)')
+    .parse()
+    .opts<Flags>();
+  const nameError = checkName(flags.name);
+  if (nameError) throw new AgentStartError(`--name: ${nameError}`);
+  const { host, port } = parseListen(flags.listen);
+  const log = pino({ level: process.env['DROVER_LOG_LEVEL'] ?? 'info', base: { agent: flags.name } });
+  const agent = await runAgent({
+    controllerUrl: flags.controller,
+    name: flags.name,
+    joinToken: flags.joinToken ?? process.env['DROVER_JOIN_TOKEN'] ?? undefined,
+    stateDir: flags.stateDir ?? join(droverHome(), 'agents', flags.name),
+    imagesDir: flags.imagesDir ?? defaultImagesDir(),
+    listenHost: host,
+    listenPort: port,
+    ...(flags.agentUrl ? { agentUrl: flags.agentUrl } : {}),
+    stopGraceMs: parseGrace(flags.stopGraceMs),
+    log,
+  });
+  console.log(`agent ready host=${agent.hostId} url=${agent.agentUrl}`);
+  const stop = (signal: string): void => {
+    log.info(`${signal}: stopping the agent (VMs keep running)`);
+    agent.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(err instanceof AgentStartError ? `error: ${message}` : `error: the agent failed to start: ${message}`);
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+// Pure: the QEMU spec of an assignment, given its image's manifest and the
+// agent's directories. Kernel images boot with -kernel/-initrd; disk images
+// boot their first disk (the boot volume, always first here).
+import path from 'node:path';
+import type { VmAssignment } from '../api/agent-protocol.js';
+import type { VolumeRef } from '../api/resources.js';
+import type { ImageManifest } from '../image/manifest.js';
+import type { QemuDisk, QemuVmSpec } from '../qemu/vm-spec.js';
+import { vmDir, volumePath, type AgentPaths } from './state-files.js';
+
+export const MEMORY_SLOTS = 4;
+/** virtio-blk shows at most 20 bytes of serial to the guest. */
+const SERIAL_MAX = 20;
+
+export function buildVmSpec(a: VmAssignment, image: { manifest: ImageManifest; dir: string }, paths: AgentPaths): QemuVmSpec {
+  const { spec } = a;
+  return {
+    id: a.id,
+    name: a.name,
+    cpus: spec.cpus,
+    maxCpus: Math.max(spec.maxCpus, spec.cpus),
+    memoryMiB: spec.memoryMiB,
+    maxMemoryMiB: Math.max(spec.maxMemoryMiB, spec.memoryMiB),
+    memorySlots: MEMORY_SLOTS,
+    boot: bootOf(a, image),
+    disks: orderedVolumes(spec.volumes).map((v, i): QemuDisk => ({ id: `disk${i}`, path: volumePath(paths, a.id, v.id), format: 'qcow2', serial: v.id.slice(-SERIAL_MAX) })),
+    nics: [{ id: 'net0', mac: spec.mac, mode: 'user', portForwards: spec.ports.map((p) => ({ ...p })) }],
+    balloon: true,
+    runDir: vmDir(paths, a.id),
+  };
+}
+
+function bootOf(a: VmAssignment, image: { manifest: ImageManifest; dir: string }): QemuVmSpec['boot'] {
+  const m = image.manifest;
+  if (m.kind !== 'kernel') return {};
+  if (!m.kernel) throw new Error(`image ${m.name} is a kernel image without a kernel file in its manifest`);
+  const cmdline = [m.cmdline ?? '', `drover.hostname=${a.name}`].filter(Boolean).join(' ');
+  return { kernel: path.join(image.dir, m.kernel), ...(m.initrd ? { initrd: path.join(image.dir, m.initrd) } : {}), cmdline };
+}
+
+/** Boot volumes first (the firmware boots the first disk), the rest in their given order. */
+export function orderedVolumes(volumes: readonly VolumeRef[]): VolumeRef[] {
+  return [...volumes.filter((v) => v.role === 'boot'), ...volumes.filter((v) => v.role !== 'boot')];
+}
+
+/** The base disk a boot volume clones: the image's disk file and its format. */
+export function backingOf(image: { manifest: ImageManifest; dir: string }): { file: string; format: 'qcow2' | 'raw' } {
+  const m = image.manifest;
+  if (!m.disk) throw new Error(`image ${m.name} has no disk to clone a boot volume from`);
+  return { file: path.join(image.dir, m.disk), format: m.diskFormat ?? 'qcow2' };
+}

@@ -1,0 +1,167 @@
+// The agent process once its options are parsed: check QEMU, find its VMs
+// again, serve its API, join (first start only), then long-poll assignments
+// and report until told to stop.
+import fs from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { hostInventory } from '../host/inventory.js';
+import { detectHostCaps } from '../qemu/caps.js';
+import { checkRunDir } from '../qemu/run-dir.js';
+import { Agent } from './agent.js';
+import { backoff, ControllerLink, isUnauthorized, retryTransient, sleep } from './controller-link.js';
+import { buildAgentServer } from './http.js';
+import { buildHostReport, Reporter } from './report.js';
+import { agentPaths, loadHostIdentity, saveHostIdentity, vmDir, type AgentPaths, type HostIdentity } from './state-files.js';
+
+export interface AgentOptions {
+  controllerUrl: string;
+  name: string;
+  joinToken?: string;
+  stateDir: string;
+  imagesDir: string;
+  listenHost: string;
+  listenPort: number;
+  /** How the controller reaches this agent; default http://LISTEN-HOST:PORT. */
+  agentUrl?: string;
+  stopGraceMs: number;
+  log: Logger;
+}
+
+/** A problem the operator must fix; main prints it and exits non-zero. */
+export class AgentStartError extends Error {
+  override name = 'AgentStartError';
+}
+
+const WAIT_MS = 25_000;
+const REJOIN_MIN_INTERVAL_MS = 30_000;
+
+export interface RunningAgent {
+  hostId: string;
+  agentUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
+  const caps = await detectHostCaps().catch((err: Error) => {
+    throw new AgentStartError(err.message);
+  });
+  const paths = agentPaths(o.stateDir);
+  fs.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+  warnIfRunDirTooLong(paths, o.log);
+  let identity = loadHostIdentity(paths);
+  if (!identity && !o.joinToken) throw new AgentStartError('no join token: pass --join-token or set DROVER_JOIN_TOKEN (it is in the controller state dir, file join-token)');
+
+  const link = new ControllerLink(o.controllerUrl);
+  const inventory = () => hostInventory({ stateDir: paths.stateDir, kvm: caps.kvm, qemuVersion: caps.qemuVersion });
+  // Reports start after the join; until then soon() is a no-op.
+  const reporter = new Reporter(() => buildHostReport(agent, inventory, o.imagesDir), (r) => link.report(r), o.log);
+  const agent: Agent = new Agent({ paths, imagesDir: o.imagesDir, caps, stopGraceMs: o.stopGraceMs, log: o.log, changed: () => reporter.soon(), removed: (id) => agent.removed(id) });
+  await agent.reattach();
+
+  const app = await buildAgentServer({ agent, imagesDir: o.imagesDir, log: o.log, credential: () => identity?.credential, hostId: () => identity?.hostId });
+  const agentUrl = o.agentUrl ?? (await listen(app, o, identity));
+  const join = async (): Promise<HostIdentity> => {
+    const token = o.joinToken ?? '';
+    const r = await retryTransient(
+      async () => link.join({ joinToken: token, name: o.name, agentUrl, inventory: await inventory() }),
+      (err, ms) => o.log.warn(`controller ${o.controllerUrl} unreachable (${(err as Error).message}); retrying in ${ms} ms`),
+    ).catch((err: Error) => {
+      throw new AgentStartError(`the controller refused the join: ${err.message}`);
+    });
+    const joined = { hostId: r.hostId, credential: r.credential, agentUrl };
+    saveHostIdentity(paths, joined);
+    o.log.info({ hostId: r.hostId }, `joined the controller as ${o.name}`);
+    return joined;
+  };
+  // Join on the first start, and again when our URL changed and we can (the controller must reach us).
+  if (!identity || (identity.agentUrl !== agentUrl && o.joinToken)) identity = await join();
+  else if (identity.agentUrl !== agentUrl) o.log.warn(`agent URL changed to ${agentUrl} but no join token was given: the controller still uses ${identity.agentUrl}`);
+  link.credential = identity.credential;
+
+  reporter.start();
+  const abort = new AbortController();
+  const loop = pollAssignments({ link, agent, log: o.log, signal: abort.signal, rejoin: o.joinToken ? join : undefined, onIdentity: (id) => (identity = id) });
+  const hostId = identity.hostId;
+  return {
+    hostId,
+    agentUrl,
+    async stop() {
+      abort.abort();
+      reporter.stop();
+      await loop;
+      agent.detachAll();
+      await app.close();
+    },
+  };
+}
+
+interface PollDeps {
+  link: ControllerLink;
+  agent: Agent;
+  log: Logger;
+  signal: AbortSignal;
+  rejoin?: () => Promise<HostIdentity>;
+  onIdentity(id: HostIdentity): void;
+}
+
+/** Long-polls the assignments and hands each answer to the agent; waits out controller outages. */
+async function pollAssignments(d: PollDeps): Promise<void> {
+  let since: number | undefined;
+  let failing = false;
+  let lastRejoin = 0;
+  const delays = backoff();
+  while (!d.signal.aborted) {
+    try {
+      const res = await d.link.assignments(since, WAIT_MS, d.signal);
+      since = res.revision;
+      delays.reset();
+      if (failing) d.log.info('assignments reach us again');
+      failing = false;
+      d.agent.apply(res.vms);
+    } catch (err) {
+      if (d.signal.aborted) break;
+      if (isUnauthorized(err) && d.rejoin && Date.now() - lastRejoin > REJOIN_MIN_INTERVAL_MS) {
+        lastRejoin = Date.now();
+        d.log.warn('the controller refused our credential; joining again with the join token');
+        const joined = await d.rejoin().catch((e: Error) => (d.log.error(e.message), undefined));
+        if (joined) {
+          d.link.credential = joined.credential;
+          d.onIdentity(joined);
+          continue;
+        }
+      }
+      if (!failing) d.log.warn({ err }, `cannot get assignments: ${(err as Error).message}; VMs keep running, retrying`);
+      failing = true;
+      await sleep(delays.next(), d.signal);
+    }
+  }
+}
+
+/** Listens; with port 0 it first tries the port of the last run, so the controller's URL for us stays valid. */
+async function listen(app: FastifyInstance, o: AgentOptions, identity: HostIdentity | null): Promise<string> {
+  const previous = identity?.agentUrl ? new URL(identity.agentUrl) : undefined;
+  if (o.listenPort === 0 && previous && previous.hostname === o.listenHost && previous.port) {
+    try {
+      await app.listen({ host: o.listenHost, port: Number(previous.port) });
+      return urlOf(o.listenHost, Number(previous.port));
+    } catch {
+      o.log.info(`port ${previous.port} of the last run is taken; listening on a new one`);
+    }
+  }
+  await app.listen({ host: o.listenHost, port: o.listenPort });
+  const addr = app.server.address();
+  return urlOf(o.listenHost, typeof addr === 'object' && addr ? addr.port : o.listenPort);
+}
+
+function urlOf(host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${shown}:${port}`;
+}
+
+function warnIfRunDirTooLong(paths: AgentPaths, log: Logger): void {
+  try {
+    checkRunDir(vmDir(paths, '0123456789abcdef'));
+  } catch (err) {
+    log.warn(`--state-dir ${paths.stateDir} is long: ${(err as Error).message}`);
+  }
+}
