@@ -1,0 +1,90 @@
+// How a VM reads in the terminal: one table row, the full detail page, and
+// the short summary after create/start with how to reach the guest.
+import type { Host, PortForward, Vm, Volume } from '../../api/resources.js';
+import { age, formatBytes, mib, renderFields, renderTable } from '../output.js';
+
+export function hostName(vm: Vm, hosts: Host[]): string | undefined {
+  if (!vm.hostId) return undefined;
+  return hosts.find((h) => h.id === vm.hostId)?.name ?? vm.hostId;
+}
+
+export function vmRow(vm: Vm, hosts: Host[], now = Date.now()): Array<string | number | undefined> {
+  const ports = vm.spec.ports.map((p) => `${p.hostPort}->${p.guestPort}${p.proto === 'udp' ? '/udp' : ''}`).join(',');
+  return [vm.name, vm.phase, hostName(vm, hosts), vm.spec.cpus, mib(vm.spec.memoryMiB), ports || undefined, age(vm.createdAt, now)];
+}
+
+export const VM_COLUMNS = ['name', 'phase', 'host', 'cpus', 'memory', 'ports', 'age'];
+
+/** A URL or command that reaches the forwarded guest port, from this machine. */
+export function reach(p: PortForward): string {
+  const addr = !p.hostAddress || p.hostAddress === '0.0.0.0' ? '127.0.0.1' : p.hostAddress;
+  if (p.proto === 'udp') return `${addr}:${p.hostPort} (udp)`;
+  if (p.guestPort === 80 || p.guestPort === 8080) return `http://${addr}:${p.hostPort}/`;
+  if (p.guestPort === 443) return `https://${addr}:${p.hostPort}/`;
+  if (p.guestPort === 22) return `ssh -p ${p.hostPort} ${addr}`;
+  return `${addr}:${p.hostPort}`;
+}
+
+function portsTable(ports: PortForward[]): string {
+  if (ports.length === 0) return '  (no forwarded ports)';
+  const rows = ports.map((p) => [`${p.hostAddress}:${p.hostPort}`, p.guestPort, p.proto, reach(p)]);
+  return indent(renderTable(['host', 'guest', 'proto', 'reach'], rows));
+}
+
+function volumesTable(vm: Vm, volumes: Volume[]): string {
+  if (vm.spec.volumes.length === 0) return '  (no volumes)';
+  const rows = vm.spec.volumes.map((ref) => {
+    const v = volumes.find((x) => x.id === ref.id);
+    return [ref.id, ref.role, formatBytes(ref.sizeBytes), v ? formatBytes(v.actualSizeBytes) : undefined, ref.backingImage, v?.path];
+  });
+  return indent(renderTable(['id', 'role', 'size', 'used', 'backing', 'path'], rows));
+}
+
+function statsLine(vm: Vm): string {
+  const s = vm.stats;
+  if (!s) return '  (none reported)';
+  const balloon = s.balloonBytes === undefined ? '-' : formatBytes(s.balloonBytes);
+  return `  cpu time ${s.cpuSeconds.toFixed(1)}s, rss ${formatBytes(s.rssBytes)}, balloon ${balloon}, qmp status ${s.qmpStatus ?? '-'}`;
+}
+
+function when(iso: string | undefined, now: number): string | undefined {
+  return iso ? `${iso} (${age(iso, now)} ago)` : undefined;
+}
+
+export function renderVmDetails(vm: Vm, hosts: Host[], volumes: Volume[], now = Date.now()): string {
+  const host = hostName(vm, hosts);
+  const fields = renderFields([
+    ['Name', vm.name],
+    ['ID', vm.id],
+    ['Phase', vm.phase],
+    ['Reason', vm.reason],
+    ['Intent', `${vm.intent}${vm.forceStop ? ' (force stop)' : ''}`],
+    ['Host', host && host !== vm.hostId ? `${host} (${vm.hostId})` : host],
+    ['Image', vm.spec.image],
+    ['CPUs', `${vm.spec.cpus} (max ${vm.spec.maxCpus})`],
+    ['Memory', `${mib(vm.spec.memoryMiB)} (max ${mib(vm.spec.maxMemoryMiB)})`],
+    ['MAC', vm.spec.mac],
+    ['PID', vm.pid],
+    ['Epoch', vm.epoch],
+    ['Reboots', vm.rebootSeq],
+    ['QEMU start', vm.qemuStartMs === undefined ? undefined : `${Math.round(vm.qemuStartMs)} ms`],
+    ['QMP ready', when(vm.qmpReadyAt, now)],
+    ['Guest ready', when(vm.guestReadyAt, now)],
+    ['Created', when(vm.createdAt, now)],
+    ['Updated', when(vm.updatedAt, now)],
+  ]);
+  return [fields, 'Ports:', portsTable(vm.spec.ports), 'Volumes:', volumesTable(vm, volumes), 'Stats:', statsLine(vm)].join('\n');
+}
+
+/** After create/start: the phase, and how to reach the guest. */
+export function renderVmSummary(vm: Vm): string {
+  const lines = [`VM ${vm.name} is ${vm.phase} (${vm.spec.cpus} vCPU, ${mib(vm.spec.memoryMiB)}, image ${vm.spec.image})`];
+  if (vm.reason) lines.push(`  reason: ${vm.reason}`);
+  for (const p of vm.spec.ports) lines.push(`  port ${p.hostAddress}:${p.hostPort} -> ${p.guestPort}/${p.proto}   ${reach(p)}`);
+  lines.push(`  console: drover vm console ${vm.name}`);
+  return lines.join('\n');
+}
+
+function indent(text: string): string {
+  return text.split('\n').map((l) => `  ${l}`).join('\n');
+}
