@@ -36,8 +36,8 @@ describe('bad input changes nothing', () => {
   const cases: Array<{ what: string; args: () => string[]; code: number | number[]; mentions: RegExp }> = [
     { what: 'a bad name', args: () => ['vm', 'create', 'Bad_Name', '--image', 'tiny'], code: [1, 2], mentions: /name/i },
     { what: 'a bad memory size', args: () => ['vm', 'create', 'okname', '--image', 'tiny', '--memory', '12x'], code: 2, mentions: /--memory/ },
-    { what: 'too little memory', args: () => ['vm', 'create', 'okname', '--image', 'tiny', '--memory', '64'], code: 1, mentions: /memory/i },
-    { what: 'too many cpus', args: () => ['vm', 'create', 'okname', '--image', 'tiny', '--cpus', '500'], code: 1, mentions: /cpus/i },
+    { what: 'too little memory', args: () => ['vm', 'create', 'okname', '--image', 'tiny', '--memory', '64'], code: 2, mentions: /--memory[\s\S]*128/ },
+    { what: 'too many cpus', args: () => ['vm', 'create', 'okname', '--image', 'tiny', '--cpus', '500'], code: 2, mentions: /--cpus/ },
     { what: 'a bad port', args: () => ['vm', 'create', 'okname', '--image', 'tiny', '--port', '99999:80'], code: 2, mentions: /--port/ },
     { what: 'an unknown image', args: () => ['vm', 'create', 'okname', '--image', 'nosuch'], code: 1, mentions: /image[\s\S]*tiny/i },
     { what: 'a port already in use', args: () => ['vm', 'create', 'okname', '--image', 'tiny', '--port', `${busyPort}:80`], code: 1, mentions: new RegExp(`${busyPort}`) },
@@ -55,6 +55,15 @@ describe('bad input changes nothing', () => {
       expect(await snapshot()).toEqual(before);
     });
   }
+
+  it('the API itself refuses what the CLI would catch, naming the field', async () => {
+    const before = await snapshot();
+    const err = await c.client.call('createVm', { body: { name: 'okname', image: 'tiny', memoryMiB: 64 } }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'invalid' });
+    expect((err as { field?: string }).field).toMatch(/memoryMiB/);
+    expect((err as Error).message).toMatch(/128/);
+    expect(await snapshot()).toEqual(before);
+  });
 
   it('refuses to import a file that is not an image, naming the field', async () => {
     const before = await snapshot();

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { VmAssignment, VmReport } from '../api/agent-protocol.js';
 import type { HostCapsResolved } from '../qemu/vm-spec.js';
-import { decide, exitReason, exitState, observedState, type Action, type VmFacts } from './decide.js';
+import { decide, exitReason, exitState, observedState, startFailureMessage, type Action, type VmFacts } from './decide.js';
 import { buildVmSpec } from './qemu-spec.js';
 import { VmSerial } from './serial-console.js';
 import { saveVmFile, vmDir, vmFilePath, type AgentPaths, type VmFile } from './state-files.js';
@@ -226,7 +226,7 @@ export class VmSupervisor {
       this.save();
       this.log.info({ pid: runtime.pid, epoch: a.epoch, qemuStartMs }, 'QEMU started');
     } catch (err) {
-      const message = startFailure(err);
+      const message = startFailureMessage(err as Error & { stderrTail?: string });
       Object.assign(f, { running: false, lastExit: { state: 'crashed', reason: message }, startError: { epoch: a.epoch, message } });
       this.save();
       throw err;
@@ -309,13 +309,4 @@ export class VmSupervisor {
     if (this.removed || this.removing) return;
     saveVmFile(this.ctx.paths, this.file);
   }
-}
-
-/** The message of a failed start, with QEMU's stderr tail when it has one. */
-function startFailure(err: unknown): string {
-  const e = err as Error & { stderrTail?: string };
-  const tail = e.stderrTail?.trim();
-  const message = e.message ?? String(err);
-  if (!tail || message.includes(tail)) return message;
-  return `${message}; QEMU stderr: ${tail.length > 1500 ? `...${tail.slice(-1500)}` : tail}`;
 }

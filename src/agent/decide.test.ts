@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { VmAssignment } from '../api/agent-protocol.js';
-import { decide, exitReason, exitState, observedState, type VmFacts } from './decide.js';
+import { decide, exitReason, exitState, observedState, startFailureMessage, type VmFacts } from './decide.js';
 
 const GRACE = 20_000;
 const NOW = 1_000_000;
@@ -130,5 +130,13 @@ describe('exit classification', () => {
   it('tells a requested stop from a guest power-off', () => {
     expect(exitReason({ state: 'stopped', stopRequested: true, guestShutdown: true })).toBe('stopped on request');
     expect(exitReason({ state: 'stopped', guestShutdown: true })).toBe('the guest powered off');
+  });
+});
+
+describe('startFailureMessage', () => {
+  it('adds the stderr tail unless the message already holds it', () => {
+    expect(startFailureMessage({ message: 'QEMU exited during start (code 1): bad option', stderrTail: 'bad option\n' })).toBe('QEMU exited during start (code 1): bad option');
+    expect(startFailureMessage({ message: 'QMP did not answer in time', stderrTail: 'warning: x\nwarning: y' })).toBe('QMP did not answer in time; QEMU stderr: warning: x\nwarning: y');
+    expect(startFailureMessage({ message: 'image "x" is not on this host' })).toBe('image "x" is not on this host');
   });
 });

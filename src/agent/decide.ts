@@ -94,3 +94,10 @@ export function exitReason(exit: { state: 'stopped' | 'crashed'; stopRequested?:
   const stderr = exit.stderr?.trim();
   return `QEMU exited unexpectedly (${how})${stderr ? `; last stderr: ${stderr}` : ''}`;
 }
+
+/** The message of a failed start, with QEMU's stderr tail when the message does not already hold it. */
+export function startFailureMessage(err: { message: string; stderrTail?: string }): string {
+  const tail = err.stderrTail?.trim();
+  if (!tail || err.message.includes(tail)) return err.message;
+  return `${err.message}; QEMU stderr: ${tail.length > 1500 ? `...${tail.slice(-1500)}` : tail}`;
+}
