@@ -93,11 +93,33 @@ function prepareRunDir(runDir: string): RunPaths {
   return files;
 }
 
+const LOG_KEEP_BYTES = 256 * 1024;
+
 /** Appends a marker with the command line; returns where this run's output starts. */
 function appendLogHeader(log: string, binary: string, args: string[]): number {
+  rotateLog(log);
   const quoted = args.map((a) => (/^[\w,.:=/@+-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`));
   fs.appendFileSync(log, `--- drover start ${new Date().toISOString()}: ${binary} ${quoted.join(' ')}\n`, { mode: 0o600 });
   return fs.statSync(log).size;
+}
+
+/** Bounds qemu.log across restarts: past 1 MiB, keep its last 256 KiB. */
+function rotateLog(log: string): void {
+  let size: number;
+  try {
+    size = fs.statSync(log).size;
+  } catch {
+    return;
+  }
+  if (size <= 4 * LOG_KEEP_BYTES) return;
+  const fd = fs.openSync(log, 'r');
+  const tail = Buffer.alloc(LOG_KEEP_BYTES);
+  try {
+    fs.readSync(fd, tail, 0, LOG_KEEP_BYTES, size - LOG_KEEP_BYTES);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.writeFileSync(log, tail, { mode: 0o600 });
 }
 
 function spawnDetached(binary: string, args: string[], log: string): ChildProcess {

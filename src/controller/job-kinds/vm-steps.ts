@@ -46,7 +46,8 @@ export async function writeRequest(ctx: StepContext, request: VmRequest, change:
     const t = vmRequestTransition(current.data, request);
     if (!t.ok) throw new ApiError(ErrorCode.conflict, t.reason);
     const delta = change(current.data, ctx.job.params);
-    const vm: VmRecord = { ...current.data, ...delta.vm, phase: t.next, updatedAt: nowIso() };
+    // A new request starts clean: an error the agent reported for an earlier one must not fail this job.
+    const vm: VmRecord = { ...current.data, agentError: undefined, ...delta.vm, phase: t.next, updatedAt: nowIso() };
     const job = { ...ctx.job, params: { ...ctx.job.params, ...delta.params, requested: true }, updatedAt: nowIso() };
     await ctx.state.commit([putOp(KIND.vm, vm.id, vm, current.rev), putOp(KIND.job, job.id, job)], vmPhaseEvent(current.data, vm));
     ctx.job.params = job.params;
