@@ -202,7 +202,7 @@ export class VmSupervisor {
 
   private async createVolumes(a: VmAssignment): Promise<void> {
     try {
-      await createMissingVolumes(this.ctx.paths, this.ctx.imagesDir, a);
+      await createMissingVolumes(this.ctx.paths, this.ctx.imagesDir, a, this.volumes);
       this.volumeError = undefined;
     } catch (err) {
       this.volumeError = `cannot create the volumes: ${(err as Error).message}`;

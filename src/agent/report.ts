@@ -1,4 +1,4 @@
-// Reports to the controller: every 2 s, and ~50 ms after any change. One
+// Reports to the controller: every 2 s, and ~5 ms after any change. One
 // report is in flight at a time; a change during it triggers one more.
 import type { Logger } from 'pino';
 import type { HostReport } from '../api/agent-protocol.js';
@@ -32,7 +32,7 @@ export class Reporter {
     opts: ReporterOptions = {},
   ) {
     this.intervalMs = opts.intervalMs ?? 2000;
-    this.debounceMs = opts.debounceMs ?? 50;
+    this.debounceMs = opts.debounceMs ?? 5;
   }
 
   start(): void {

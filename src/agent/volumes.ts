@@ -23,19 +23,25 @@ export function missingVolumes(paths: AgentPaths, a: VmAssignment): string[] {
   return a.spec.volumes.filter((v) => !fs.existsSync(volumePath(paths, a.id, v.id))).map((v) => v.id);
 }
 
-/** Creates every volume of the assignment that does not exist yet. */
-export async function createMissingVolumes(paths: AgentPaths, imagesDir: string, a: VmAssignment): Promise<void> {
+/**
+ * Creates every volume of the assignment that does not exist yet, and tells
+ * `sizes` each new volume's virtual size (so reporting it needs no qemu-img run).
+ */
+export async function createMissingVolumes(paths: AgentPaths, imagesDir: string, a: VmAssignment, sizes: VolumeReporter): Promise<void> {
   for (const v of a.spec.volumes) {
     const file = volumePath(paths, a.id, v.id);
     if (fs.existsSync(file)) continue;
     if (v.role === 'boot' || v.backingImage) {
-      const backing = backingOf(await findImage(imagesDir, v.backingImage ?? a.spec.image));
-      const info = await volumeInfo(backing.file);
+      const image = await findImage(imagesDir, v.backingImage ?? a.spec.image);
+      const backing = backingOf(image);
+      const baseBytes = image.manifest.diskVirtualSizeBytes ?? (await volumeInfo(backing.file)).virtualSizeBytes;
       // A clone is never smaller than its base; qemu-img refuses to shrink.
-      const sizeBytes = Math.max(v.sizeBytes, info.virtualSizeBytes);
+      const sizeBytes = Math.max(v.sizeBytes, baseBytes);
       await createThinClone({ path: file, backingFile: backing.file, backingFormat: backing.format, sizeBytes });
+      sizes.know(file, sizeBytes);
     } else {
       await createBlank({ path: file, sizeBytes: v.sizeBytes });
+      sizes.know(file, v.sizeBytes);
     }
   }
 }
@@ -83,6 +89,12 @@ export class VolumeReporter {
       this.virtualSizes.set(file, size);
     }
     return size;
+  }
+
+  /** Records the size of a volume just created. */
+  know(file: string, virtualSizeBytes: number): void {
+    // qemu-img rounds a new image's size up to whole 512-byte sectors.
+    this.virtualSizes.set(file, Math.ceil(virtualSizeBytes / 512) * 512);
   }
 
   forget(): void {
