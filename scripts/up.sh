@@ -72,6 +72,13 @@ else
 fi
 rm -f /tmp/drover-demo.$$
 
+# 6. Wait until the guest has booted (its DROVER-READY marker) and answers HTTP.
+say "Waiting for the demo guest to boot"
+for _ in $(seq 1 120); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'GET /health HTTP/1.0\r\n\r\n' >&3 && grep -q '^ok' <&3) 2>/dev/null && break
+  sleep 0.5
+done
+
 cat <<MSG
 
 Drover is up.
@@ -88,5 +95,6 @@ Try:
   ./bin/drover vm logs demo
 
 Logs: $CTL_DIR/controller.log, $AGENT_DIR/agent.log
+The CLI reads the controller URL and admin token from $CONFIG_FILE (mode 0600).
 Stop everything (VMs included): npm run down
 MSG
