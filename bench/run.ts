@@ -1,5 +1,6 @@
 // `npm run bench -- <suite>`: runs one benchmark suite, writes
 // bench/results/<suite>.json and prints a table.
+import { execFileSync } from 'node:child_process';
 import { newResult, printTable, writeResult, type BenchResult } from './report.js';
 
 const suites: Record<string, () => Promise<{ run: (r: BenchResult) => Promise<void> }>> = {
@@ -11,6 +12,9 @@ if (!name || !suites[name]) {
   console.error(`usage: npm run bench -- <suite>\nsuites: ${Object.keys(suites).join(', ')}`);
   process.exit(2);
 }
+// Measure what an operator runs: the compiled JS, built fresh.
+execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+process.env.DROVER_USE_DIST = '1';
 const result = newResult(name);
 const mod = await suites[name]!();
 await mod.run(result);
