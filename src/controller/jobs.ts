@@ -118,14 +118,24 @@ export class JobRunner {
     if (!def) return this.finish(ctx, 'failed', new Error(`unknown job kind ${job.kind}`));
     try {
       if (job.params.rollingBack) return await this.rollBack(ctx, def);
-      for (const [i, step] of def.steps(job.params).entries()) {
+      const steps = def.steps(job.params);
+      for (const [i, step] of steps.entries()) {
         const record = job.steps[i];
         if (!record || record.state === 'done') continue;
-        crashHook(job.kind, step.name);
-        Object.assign(record, { state: 'running', startedAt: record.startedAt ?? nowIso() });
-        await ctx.save();
+        if (record.state !== 'running') {
+          crashHook(job.kind, step.name);
+          Object.assign(record, { state: 'running', startedAt: record.startedAt ?? nowIso() });
+          await ctx.save();
+        }
         await step.run(ctx);
         Object.assign(record, { state: 'done', endedAt: nowIso() });
+        // One commit ends this step and begins the next (each commit is an fsync).
+        const next = job.steps[i + 1];
+        const nextStep = steps[i + 1];
+        if (next && nextStep && next.state === 'pending') {
+          crashHook(job.kind, nextStep.name);
+          Object.assign(next, { state: 'running', startedAt: nowIso() });
+        }
         await ctx.save();
       }
       await this.finish(ctx, 'succeeded');
