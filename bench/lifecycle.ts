@@ -32,32 +32,56 @@ async function deleteVm(client: DroverClient, name: string): Promise<void> {
 }
 
 /** Create+start one VM; returns API-call-to-QMP total, QEMU's own part, and API-call-to-ready. */
-async function timeOneStart(c: Cluster, name: string, waitReady: boolean): Promise<{ totalMs: number; qemuMs: number; readyMs?: number }> {
+interface StartTiming {
+  totalMs: number;
+  qemuMs: number;
+  readyMs?: number;
+  /** The create job's volumes step: controller -> agent -> qemu-img -> report -> controller. */
+  volumesMs: number;
+  /** From the job's start request to QMP answering, less QEMU's own time: the agent's part. */
+  agentSpawnMs: number;
+}
+
+async function timeOneStart(c: Cluster, name: string, waitReady: boolean): Promise<StartTiming> {
   const t0 = Date.now();
-  await c.client.call('createVm', { body: { name, image: 'tiny', cpus: 1, memoryMiB: 256 } });
+  const { job } = await c.client.call('createVm', { body: { name, image: 'tiny', cpus: 1, memoryMiB: 256 } });
   const vm = await waitFor(async () => {
     const v = await getVm(c.client, name);
     if (v.phase === 'Failed') throw new Error(`VM ${name} failed: ${v.reason}`);
     return v.qmpReadyAt && v.qemuStartMs !== undefined && (!waitReady || v.guestReadyAt) ? v : null;
   }, 120_000, `${name} started`, 20);
   const totalMs = Date.parse(vm.qmpReadyAt!) - t0;
-  return { totalMs, qemuMs: vm.qemuStartMs!, readyMs: vm.guestReadyAt ? Date.parse(vm.guestReadyAt) - t0 : undefined };
+  const steps = (await c.client.waitJob(job.id)).steps;
+  const at = (n: string, k: 'startedAt' | 'endedAt') => Date.parse(steps.find((s) => s.name === n)?.[k] ?? '');
+  return {
+    totalMs,
+    qemuMs: vm.qemuStartMs!,
+    readyMs: vm.guestReadyAt ? Date.parse(vm.guestReadyAt) - t0 : undefined,
+    volumesMs: at('volumes', 'endedAt') - at('volumes', 'startedAt'),
+    agentSpawnMs: Date.parse(vm.qmpReadyAt!) - at('start', 'endedAt') - vm.qemuStartMs!,
+  };
 }
 
 async function startTimes(c: Cluster, r: BenchResult): Promise<void> {
   const totals: number[] = [];
   const qemus: number[] = [];
   const overheads: number[] = [];
+  const volumes: number[] = [];
+  const spawns: number[] = [];
   for (let i = 0; i < START_RUNS; i++) {
     const t = await timeOneStart(c, `bs${i}`, false);
     totals.push(t.totalMs);
     qemus.push(t.qemuMs);
     overheads.push(t.totalMs - t.qemuMs);
+    volumes.push(t.volumesMs);
+    spawns.push(t.agentSpawnMs);
     await deleteVm(c.client, `bs${i}`);
   }
   r.metrics.api_to_qmp_total = dist(totals, 'ms', 'API create call to QMP answering');
   r.metrics.api_to_qmp_qemu_own = dist(qemus, 'ms', "QEMU's own spawn-to-QMP time");
   r.metrics.api_to_qmp_drover_overhead = dist(overheads, 'ms', 'total minus QEMU own (includes volume creation)');
+  r.metrics.overhead_part_volumes_step = dist(volumes, 'ms', 'create job volumes step: assignment, qemu-img thin clone, report');
+  r.metrics.overhead_part_agent_spawn = dist(spawns, 'ms', 'start request to QMP answering, less QEMU own');
 }
 
 async function readyTimes(c: Cluster, r: BenchResult): Promise<void> {
