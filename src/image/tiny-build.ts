@@ -128,7 +128,7 @@ async function buildInto(work: string, out: string, ctx: BuildContext): Promise<
   await packInitramfs(root, path.join(out, 'initrd.img'));
 
   ctx.report('disk');
-  await runCommand('qemu-img', ['create', '-q', '-f', 'qcow2', path.join(out, 'disk.qcow2'), String(TINY_DISK_BYTES)]);
+  await makeBaseDisk(path.join(imageDir(ctx.imagesDir, TINY_IMAGE), 'disk.qcow2'), path.join(out, 'disk.qcow2'));
 
   ctx.report('hash');
   const manifest: ImageManifest = {
@@ -148,6 +148,21 @@ async function buildInto(work: string, out: string, ctx: BuildContext): Promise<
   };
   await writeManifest(out, manifest);
   return manifest;
+}
+
+/**
+ * The blank base disk that VMs' boot volumes are thin clones of. A rebuild
+ * keeps the bytes of the disk already there: existing clones name it as their
+ * backing file, so it must never change under them.
+ */
+async function makeBaseDisk(existing: string, target: string): Promise<void> {
+  try {
+    await copyFile(existing, target);
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  await runCommand('qemu-img', ['create', '-q', '-f', 'qcow2', target, String(TINY_DISK_BYTES)]);
 }
 
 /** Replaces <imagesDir>/tiny with the freshly built dir (the old one is moved aside, then removed). */
