@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DroverClient } from '../src/api/client.js';
+import { eventually } from '../src/controller/test-support/poll.js';
 
 export const REPO = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 export const IMAGES_DIR = process.env.DROVER_IMAGES_DIR ?? join(homedir(), '.cache', 'drover', 'images');
@@ -160,19 +161,9 @@ export function killPid(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   }
 }
 
-export async function waitFor<T>(fn: () => Promise<T | false | undefined | null> | T | false | undefined | null, timeoutMs: number, what: string, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/** Polls until `fn` returns something truthy (the controller tests' poller, with the argument order these tests use). */
+export function waitFor<T>(fn: () => Promise<T | false | undefined | null> | T | false | undefined | null, timeoutMs: number, what: string, everyMs = 200): Promise<T> {
+  return eventually(fn, what, timeoutMs, everyMs);
 }
 
 /** GET a guest's HTTP endpoint through its forwarded port; JSON when it parses. */

@@ -1,22 +1,23 @@
 // Request bodies of the user-facing operations.
 import { Type, type Static } from 'typebox';
+import { VM_LIMITS as L } from '../core/vm-limits.js';
 import { Name } from './resources.js';
 
 export const CreateVmRequest = Type.Object({
   name: Name,
   image: Name,
-  cpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, default: 1 })),
-  memoryMiB: Type.Optional(Type.Integer({ minimum: 128, maximum: 1048576, default: 256 })),
-  maxCpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
-  maxMemoryMiB: Type.Optional(Type.Integer({ minimum: 128, maximum: 4194304 })),
+  cpus: Type.Optional(Type.Integer({ minimum: L.minCpus, maximum: L.maxCpus, default: 1 })),
+  memoryMiB: Type.Optional(Type.Integer({ minimum: L.minMemoryMiB, maximum: L.maxMemoryMiB, default: 256 })),
+  maxCpus: Type.Optional(Type.Integer({ minimum: L.minCpus, maximum: L.maxCpus })),
+  maxMemoryMiB: Type.Optional(Type.Integer({ minimum: L.minMemoryMiB, maximum: L.maxMemoryMiB })),
   /** Size of an extra blank data disk; none when absent. */
-  diskBytes: Type.Optional(Type.Integer({ minimum: 1048576 })),
+  diskBytes: Type.Optional(Type.Integer({ minimum: L.minDiskBytes })),
   ports: Type.Optional(Type.Array(Type.Object({
     hostPort: Type.Integer({ minimum: 1, maximum: 65535 }),
     guestPort: Type.Integer({ minimum: 1, maximum: 65535 }),
     proto: Type.Optional(Type.Union([Type.Literal('tcp'), Type.Literal('udp')])),
     hostAddress: Type.Optional(Type.String({ format: 'ipv4' })),
-  }), { maxItems: 16 })),
+  }), { maxItems: L.maxPorts })),
   /** Start the VM once created (default true). */
   start: Type.Optional(Type.Boolean({ default: true })),
 });

@@ -4,6 +4,7 @@
 import { Type, type Static } from 'typebox';
 import { NAME_PATTERN } from '../core/names.js';
 import { VM_PHASES, type VmPhase } from '../core/phase.js';
+import { VM_LIMITS } from '../core/vm-limits.js';
 
 export const Name = Type.String({ pattern: NAME_PATTERN, minLength: 1, maxLength: 63, description: "1-63 lowercase letters, digits and '-'" });
 export const IsoTime = Type.String({ description: 'ISO-8601 time' });
@@ -30,10 +31,10 @@ export type VolumeRef = Static<typeof VolumeRef>;
 
 export const VmSpec = Type.Object({
   image: Name,
-  cpus: Type.Integer({ minimum: 1, maximum: 64 }),
-  maxCpus: Type.Integer({ minimum: 1, maximum: 64 }),
-  memoryMiB: Type.Integer({ minimum: 128 }),
-  maxMemoryMiB: Type.Integer({ minimum: 128 }),
+  cpus: Type.Integer({ minimum: VM_LIMITS.minCpus, maximum: VM_LIMITS.maxCpus }),
+  maxCpus: Type.Integer({ minimum: VM_LIMITS.minCpus, maximum: VM_LIMITS.maxCpus }),
+  memoryMiB: Type.Integer({ minimum: VM_LIMITS.minMemoryMiB, maximum: VM_LIMITS.maxMemoryMiB }),
+  maxMemoryMiB: Type.Integer({ minimum: VM_LIMITS.minMemoryMiB, maximum: VM_LIMITS.maxMemoryMiB }),
   volumes: Type.Array(VolumeRef),
   ports: Type.Array(PortForward),
   mac: Type.String({ pattern: '^([0-9a-f]{2}:){5}[0-9a-f]{2}$' }),
