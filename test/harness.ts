@@ -76,12 +76,16 @@ export interface Cluster {
   agentDir(i: number): string;
   startController(env?: Record<string, string>): Promise<Proc>;
   startAgent(i: number, env?: Record<string, string>): Promise<Proc>;
+  /** The shared storage pool every agent of this cluster mounts. */
+  sharedDir: string;
+  /** The address host i's port forwards listen on (127.0.0.1 for h0, 127.0.1.<i+1> for the others: loopback, one per host). */
+  forwardAddress(i: number): string;
   /** PIDs of QEMU processes under this cluster's agent dirs (from their pidfiles, only live ones). */
   qemuPids(): number[];
   stop(): Promise<void>;
 }
 
-export async function startCluster(opts: { agents?: number; controllerEnv?: Record<string, string> } = {}): Promise<Cluster> {
+export async function startCluster(opts: { agents?: number; controllerEnv?: Record<string, string>; agentEnv?: Record<string, string> } = {}): Promise<Cluster> {
   // Short path: QEMU's unix sockets live below it (108-byte limit).
   const home = mkdtempSync('/tmp/drvt-');
   const ctlDir = join(home, 'controller');
@@ -91,6 +95,8 @@ export async function startCluster(opts: { agents?: number; controllerEnv?: Reco
     controller: undefined as unknown as Proc,
     agents: [],
     agentDir: (i) => join(home, 'agents', `h${i}`),
+    sharedDir: join(home, 'shared'),
+    forwardAddress: (i) => (i === 0 ? '127.0.0.1' : `127.0.1.${i + 1}`),
     async startController(env = {}) {
       const listen = url ? url.replace('http://', '') : '127.0.0.1:0';
       const { proc, match } = await startProcess('src/controller/main.ts', ['--state-dir', ctlDir, '--listen', listen], { DROVER_HOME: home, ...env }, /controller ready url=(\S+)/);
@@ -101,8 +107,9 @@ export async function startCluster(opts: { agents?: number; controllerEnv?: Reco
     },
     async startAgent(i, env = {}) {
       const joinToken = readFileSync(join(ctlDir, 'join-token'), 'utf8').trim();
-      const args = ['--controller', url, '--name', `h${i}`, '--state-dir', c.agentDir(i), '--images-dir', IMAGES_DIR, '--stop-grace-ms', '5000'];
-      const { proc } = await startProcess('src/agent/main.ts', args, { DROVER_HOME: home, DROVER_JOIN_TOKEN: joinToken, ...env }, /agent ready/);
+      const args = ['--controller', url, '--name', `h${i}`, '--state-dir', c.agentDir(i), '--images-dir', IMAGES_DIR, '--stop-grace-ms', '5000',
+        '--shared-pool', c.sharedDir, '--forward-address', c.forwardAddress(i)];
+      const { proc } = await startProcess('src/agent/main.ts', args, { DROVER_HOME: home, DROVER_JOIN_TOKEN: joinToken, ...opts.agentEnv, ...env }, /agent ready/);
       c.agents[i] = proc;
       return proc;
     },
@@ -167,8 +174,8 @@ export function waitFor<T>(fn: () => Promise<T | false | undefined | null> | T |
 }
 
 /** GET a guest's HTTP endpoint through its forwarded port; JSON when it parses. */
-export async function guestGet(port: number, path: string, timeoutMs = 3000): Promise<{ status: number; text: string; json?: unknown }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+export async function guestGet(port: number, path: string, timeoutMs = 3000, address = '127.0.0.1'): Promise<{ status: number; text: string; json?: unknown }> {
+  const res = await fetch(`http://${address}:${port}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   let json: unknown;
   try {
@@ -187,8 +194,8 @@ export interface GuestInfo {
   memTotalKiB: number;
 }
 
-export async function guestInfo(port: number): Promise<GuestInfo> {
-  const r = await guestGet(port, '/info');
+export async function guestInfo(port: number, address = '127.0.0.1'): Promise<GuestInfo> {
+  const r = await guestGet(port, '/info', 3000, address);
   if (r.status !== 200 || !r.json) throw new Error(`/info answered ${r.status}: ${r.text.slice(0, 200)}`);
   return r.json as GuestInfo;
 }

@@ -58,8 +58,15 @@ export class Agent {
   }
 
   private warnUnassigned(assigned: Set<string>): void {
-    for (const id of this.vms.keys()) {
-      if (assigned.has(id) || this.warnedUnassigned.has(id)) continue;
+    for (const [id, sup] of this.vms) {
+      if (assigned.has(id)) continue;
+      // The target of a migration that was given up holds nothing of value: the guest never ran here.
+      if (sup.isUnfinishedMigrationTarget) {
+        this.ctx.log.info({ vm: id }, 'removing the target of a migration the controller no longer lists');
+        sup.converge({ ...sup.assignment, power: 'released' });
+        continue;
+      }
+      if (this.warnedUnassigned.has(id)) continue;
       this.warnedUnassigned.add(id);
       this.ctx.log.warn({ vm: id }, `VM ${id} has a dir on this host but no assignment from the controller; leaving it as it is`);
     }

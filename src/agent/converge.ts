@@ -11,11 +11,14 @@ import { buildVmSpec } from './qemu-spec.js';
 import { VmSerial } from './serial-console.js';
 import { saveVmFile, vmDir, vmFilePath, type AgentPaths, type VmFile } from './state-files.js';
 import { lastRunStderr, VmRuntime, type QemuExit } from './vm-runtime.js';
+import { VmMigration } from './vm-migration.js';
 import { createMissingVolumes, findImage, missingVolumes, removeVolumes, VolumeReporter } from './volumes.js';
 
 export interface AgentContext {
   paths: AgentPaths;
   imagesDir: string;
+  /** Where port forwards without an address listen (default 127.0.0.1). */
+  forwardAddress?: string;
   caps: HostCapsResolved;
   stopGraceMs: number;
   log: Logger;
@@ -37,6 +40,7 @@ export class VmSupervisor {
   private volumeError: string | undefined;
   private readonly volumes = new VolumeReporter();
   private readonly log: Logger;
+  private readonly migration: VmMigration;
 
   constructor(
     private readonly ctx: AgentContext,
@@ -44,6 +48,10 @@ export class VmSupervisor {
   ) {
     this.log = ctx.log.child({ vm: file.id, name: file.assignment.name });
     this.serial = new VmSerial(path.join(this.dir, 'serial.log'), () => this.onGuestReady());
+    this.migration = new VmMigration({
+      file, log: this.log, save: () => this.save(), changed: () => ctx.changed(),
+      diskIds: () => this.file.assignment.spec.volumes.map((_, i) => `disk${i}`),
+    });
   }
 
   get id(): string {
@@ -56,6 +64,12 @@ export class VmSupervisor {
 
   get assignment(): VmAssignment {
     return this.file.assignment;
+  }
+
+  /** A migration target whose guest never ran here (nothing to lose if it goes). */
+  get isUnfinishedMigrationTarget(): boolean {
+    const m = this.file.migration;
+    return m?.role === 'target' && m.state !== 'switched-over';
   }
 
   /** Host ports this VM's running QEMU forwards. */
@@ -76,6 +90,11 @@ export class VmSupervisor {
     runtime.on('change', () => this.ctx.changed());
     runtime.on('reset', () => this.onReset());
     this.serial.connect(this.dir, runtime.pid);
+  }
+
+  /** After an agent restart with its QEMU still running: pick up a migration that was under way. */
+  async reattachMigration(): Promise<void> {
+    if (this.runtime) await this.migration.reattach(this.runtime, this.file.assignment.migration);
   }
 
   /** After an agent restart no QEMU was found: record how the last one ended. */
@@ -109,6 +128,7 @@ export class VmSupervisor {
       ...(rt ? { pid: rt.pid, qmpReadyAt: this.file.qmpReadyAt, qemuStartMs: this.file.qemuStartMs, guestReadyAt: this.file.guestReadyAt, stats } : {}),
       ...(!rt && !this.starting && this.file.lastExit?.reason ? { reason: this.file.lastExit.reason } : {}),
       ...(error ? { error } : {}),
+      ...(this.migration.report() ? { migration: this.migration.report() } : {}),
     };
   }
 
@@ -138,6 +158,7 @@ export class VmSupervisor {
       this.file.assignment = a;
       this.save();
     }
+    if (a.power === 'running' || a.power === 'paused') this.migration.clearIfDone(a.migration);
     const decision = decide(a, this.facts(a), { now: Date.now(), stopGraceMs: this.ctx.stopGraceMs });
     for (const action of decision.actions) {
       try {
@@ -161,6 +182,10 @@ export class VmSupervisor {
       volumesMissing: a.power !== 'absent' && missingVolumes(this.ctx.paths, a).length > 0,
       ...(f.stopRequestedAt !== undefined ? { stopRequestedAt: f.stopRequestedAt } : {}),
       ...(f.lastExit ? { lastExit: f.lastExit } : {}),
+      migratedOut: this.migration.migratedOut,
+      outgoing: this.migration.outgoingId,
+      outgoingActive: this.migration.outgoingActive,
+      incomingState: this.migration.incomingState,
     };
   }
 
@@ -170,9 +195,20 @@ export class VmSupervisor {
       case 'create-volumes':
         return this.createVolumes(a);
       case 'start':
-        await this.start(a);
+        if (action.incoming && a.migration) this.migration.beginIncoming(a.migration);
+        await this.start(a, action.incoming === true);
+        if (action.incoming && a.migration) return this.migration.startIncoming(a.migration, this.qemu());
         if (action.paused) await this.qemu().pause();
         return;
+      case 'migrate-out':
+        if (a.migration) this.migration.startOutgoing(a.migration, this.qemu());
+        return;
+      case 'migrate-cancel':
+        return this.migration.cancelOutgoing(this.runtime);
+      case 'switchover':
+        return this.migration.switchover(this.runtime);
+      case 'release':
+        return this.remove(false);
       case 'pause':
         return this.qemu().pause();
       case 'resume':
@@ -191,7 +227,7 @@ export class VmSupervisor {
         this.save();
         return this.qemu().kill();
       case 'remove':
-        return this.remove();
+        return this.remove(true);
     }
   }
 
@@ -211,7 +247,7 @@ export class VmSupervisor {
   }
 
   /** Records the epoch on disk before spawning: at most one QEMU per epoch, even across agent crashes. */
-  private async start(a: VmAssignment): Promise<void> {
+  private async start(a: VmAssignment, incoming: boolean): Promise<void> {
     const f = this.file;
     Object.assign(f, { lastStartedEpoch: a.epoch, rebootSeqDone: a.rebootSeq, running: true });
     for (const k of ['stopRequestedAt', 'lastExit', 'startError', 'guestReadyAt', 'qmpReadyAt', 'qemuStartMs'] as const) delete f[k];
@@ -219,7 +255,7 @@ export class VmSupervisor {
     this.starting = true;
     this.ctx.changed();
     try {
-      const spec = buildVmSpec(a, await findImage(this.ctx.imagesDir, a.spec.image), this.ctx.paths);
+      const spec = { ...buildVmSpec(a, await findImage(this.ctx.imagesDir, a.spec.image), this.ctx.paths, this.ctx.forwardAddress), incoming };
       const { runtime, qemuStartMs } = await VmRuntime.start(spec, this.ctx.caps);
       Object.assign(f, { qmpReadyAt: new Date().toISOString(), qemuStartMs });
       this.adopt(runtime);
@@ -235,7 +271,12 @@ export class VmSupervisor {
     }
   }
 
-  private async remove(): Promise<void> {
+  /**
+   * Deletes the VM from this host. `all`: with every volume (VM deleted);
+   * else only what is this host's own (released: the VM runs elsewhere now,
+   * shared volumes stay for it).
+   */
+  private async remove(all: boolean): Promise<void> {
     this.removing = true;
     try {
       if (this.runtime) {
@@ -244,7 +285,8 @@ export class VmSupervisor {
         if (this.runtime && !this.runtime.hasExited) throw new Error(`QEMU ${this.runtime.pid} did not exit after SIGKILL`);
       }
       this.serial.disconnect();
-      await removeVolumes(this.ctx.paths, this.id);
+      const storage = this.file.assignment.spec.storage ?? 'local';
+      if (all || storage === 'local') await removeVolumes(this.ctx.paths, this.id, storage);
       fs.rmSync(this.dir, { recursive: true, force: true });
     } catch (err) {
       this.removing = false;

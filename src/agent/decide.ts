@@ -15,11 +15,22 @@ export interface VmFacts {
   stopRequestedAt?: number;
   volumesMissing: boolean;
   lastExit?: { state: 'stopped' | 'crashed' };
+  /** Source: the guest was handed to a target and is paused here for good (unless the migration is cancelled). */
+  migratedOut?: boolean;
+  /** Source: the id of the outgoing migration that runs or ran (in this agent's life). */
+  outgoing?: string;
+  outgoingActive?: boolean;
+  /** Target: the incoming migration's state; 'switched-over' once the guest runs here. */
+  incomingState?: string;
 }
 
 export type Action =
   | { kind: 'create-volumes' }
-  | { kind: 'start'; epoch: number; paused: boolean }
+  | { kind: 'start'; epoch: number; paused: boolean; incoming?: boolean }
+  | { kind: 'migrate-out' }
+  | { kind: 'migrate-cancel' }
+  | { kind: 'switchover' }
+  | { kind: 'release' }
   | { kind: 'pause' }
   | { kind: 'resume' }
   | { kind: 'reset'; rebootSeq: number }
@@ -40,7 +51,12 @@ export interface DecideOptions {
 
 export function decide(a: VmAssignment, f: VmFacts, opts: DecideOptions): Decision {
   if (a.power === 'absent') return { actions: [{ kind: 'remove' }] };
+  if (a.power === 'released') return { actions: [{ kind: 'release' }] };
   if (f.starting) return { actions: [] }; // the start finishes first; decide again after it
+  const m = a.migration;
+  if (m?.role === 'target') return targetDecision(a, f);
+  // A migrating or handed-over guest is touched by nothing but the migration: never resumed, paused or rebooted.
+  if (f.migratedOut || f.outgoingActive) return { actions: m?.role === 'source' && m.cancel ? [{ kind: 'migrate-cancel' }] : [] };
   const prepare: Action[] = f.volumesMissing ? [{ kind: 'create-volumes' }] : [];
   if (a.power === 'stopped' || (f.stopRequestedAt !== undefined && f.qemu !== 'none')) {
     // A stop under way runs to its end even if the intent changed meanwhile: the QEMU of this epoch is done.
@@ -54,7 +70,20 @@ export function decide(a: VmAssignment, f: VmFacts, opts: DecideOptions): Decisi
   return { actions: [...prepare, ...runningActions(a, f)] };
 }
 
+/** Target of a migration: start QEMU waiting for the stream, once per epoch; run the guest at switchover. */
+function targetDecision(a: VmAssignment, f: VmFacts): Decision {
+  if (f.qemu === 'none') {
+    if (f.lastStartedEpoch >= a.epoch) return { actions: [] }; // it started for this epoch and died: reported, not retried
+    const prepare: Action[] = f.volumesMissing ? [{ kind: 'create-volumes' }] : [];
+    return { actions: [...prepare, { kind: 'start', epoch: a.epoch, paused: true, incoming: true }] };
+  }
+  if (a.migration?.switchover && f.incomingState !== 'switched-over') return { actions: [{ kind: 'switchover' }] };
+  return { actions: [] };
+}
+
 function runningActions(a: VmAssignment, f: VmFacts): Action[] {
+  const m = a.migration;
+  if (m?.role === 'source' && m.targetUri && !m.cancel && f.outgoing !== m.id) return [{ kind: 'migrate-out' }];
   const actions: Action[] = [];
   if (a.rebootSeq > f.rebootSeqDone) actions.push({ kind: 'reset', rebootSeq: a.rebootSeq });
   if (a.power === 'paused' && f.qemu === 'running') actions.push({ kind: 'pause' });
@@ -76,8 +105,11 @@ function stopDecision(a: VmAssignment, f: VmFacts, opts: DecideOptions): Decisio
 }
 
 /** The state the agent reports for the VM. */
-export function observedState(f: Pick<VmFacts, 'qemu' | 'starting' | 'stopRequestedAt' | 'lastExit'>): VmObservedState {
+export function observedState(f: Pick<VmFacts, 'qemu' | 'starting' | 'stopRequestedAt' | 'lastExit' | 'migratedOut' | 'outgoingActive' | 'incomingState'>): VmObservedState {
   if (f.starting) return 'starting';
+  // A guest paused only by its migration (stopped for the switch here, or waiting on the target) is running as far as the user is concerned.
+  const migrationPause = f.migratedOut === true || f.outgoingActive === true || (f.incomingState !== undefined && f.incomingState !== 'switched-over');
+  if (f.qemu === 'paused' && migrationPause && f.stopRequestedAt === undefined) return 'running';
   if (f.qemu !== 'none') return f.stopRequestedAt !== undefined ? 'stopping' : f.qemu;
   return f.lastExit?.state ?? 'stopped';
 }

@@ -1,7 +1,7 @@
 // The host agent:
 //   node --import tsx src/agent/main.ts --controller URL --name NAME
 //     [--join-token T | env DROVER_JOIN_TOKEN] [--state-dir DIR] [--listen 127.0.0.1:0]
-//     [--images-dir DIR] [--stop-grace-ms 20000] [--agent-url URL]
+//     [--images-dir DIR] [--stop-grace-ms 20000] [--agent-url URL] [--shared-pool DIR]
 // Logs JSON to stdout and prints `agent ready host=<id> url=<agentUrl>` once
 // it serves and has joined. SIGTERM/SIGINT stop the agent, never its VMs.
 import { Command } from 'commander';
@@ -20,6 +20,8 @@ interface Flags {
   imagesDir?: string;
   stopGraceMs: string;
   agentUrl?: string;
+  sharedPool?: string;
+  forwardAddress: string;
 }
 
 function droverHome(): string {
@@ -53,6 +55,8 @@ async function main(): Promise<void> {
     .option('--listen <addr:port>', 'address of the agent API (port 0: any free port)', '127.0.0.1:0')
     .option('--images-dir <dir>', 'image store (default: $DROVER_IMAGES_DIR or ~/.cache/drover/images)')
     .option('--stop-grace-ms <ms>', 'how long a graceful stop waits before it kills QEMU', '20000')
+    .option('--forward-address <addr>', 'address where port forwards of VMs on this host listen unless they name one', '127.0.0.1')
+    .option('--shared-pool <dir>', 'the shared storage pool: a directory every host mounts at the same path (NFS, CephFS)')
     .option('--agent-url <url>', 'URL the controller uses to reach this agent (default: http://<listen address>)')
     .parse()
     .opts<Flags>();
@@ -70,6 +74,8 @@ async function main(): Promise<void> {
     listenPort: port,
     ...(flags.agentUrl ? { agentUrl: flags.agentUrl } : {}),
     stopGraceMs: parseGrace(flags.stopGraceMs),
+    ...(flags.sharedPool ? { sharedPoolDir: flags.sharedPool } : {}),
+    forwardAddress: flags.forwardAddress,
     log,
   });
   console.log(`agent ready host=${agent.hostId} url=${agent.agentUrl}`);

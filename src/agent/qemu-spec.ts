@@ -12,7 +12,7 @@ export const MEMORY_SLOTS = 4;
 /** virtio-blk shows at most 20 bytes of serial to the guest. */
 const SERIAL_MAX = 20;
 
-export function buildVmSpec(a: VmAssignment, image: { manifest: ImageManifest; dir: string }, paths: AgentPaths): QemuVmSpec {
+export function buildVmSpec(a: VmAssignment, image: { manifest: ImageManifest; dir: string }, paths: AgentPaths, forwardAddress = '127.0.0.1'): QemuVmSpec {
   const { spec } = a;
   return {
     id: a.id,
@@ -23,8 +23,8 @@ export function buildVmSpec(a: VmAssignment, image: { manifest: ImageManifest; d
     maxMemoryMiB: Math.max(spec.maxMemoryMiB, spec.memoryMiB),
     memorySlots: MEMORY_SLOTS,
     boot: bootOf(a, image),
-    disks: orderedVolumes(spec.volumes).map((v, i): QemuDisk => ({ id: `disk${i}`, path: volumePath(paths, a.id, v.id), format: 'qcow2', serial: v.id.slice(-SERIAL_MAX) })),
-    nics: [{ id: 'net0', mac: spec.mac, mode: 'user', portForwards: spec.ports.map((p) => ({ ...p })) }],
+    disks: orderedVolumes(spec.volumes).map((v, i): QemuDisk => ({ id: `disk${i}`, path: volumePath(paths, a.id, v.id, spec.storage), format: 'qcow2', serial: v.id.slice(-SERIAL_MAX) })),
+    nics: [{ id: 'net0', mac: spec.mac, mode: 'user', portForwards: spec.ports.map((p) => ({ ...p, hostAddress: p.hostAddress ?? forwardAddress })) }],
     balloon: true,
     runDir: vmDir(paths, a.id),
   };

@@ -27,6 +27,7 @@ async function reattachOne(ctx: AgentContext, sup: VmSupervisor): Promise<VmSupe
   const found = await attachWithRetry(sup.dir, ctx.log);
   if (found instanceof VmRuntime) {
     sup.adopt(found);
+    await sup.reattachMigration().catch((err: Error) => ctx.log.warn({ vm: sup.id }, `checking its migration after the restart: ${err.message}`));
     ctx.log.info({ vm: sup.id, pid: found.pid, paused: found.paused }, 're-attached to running QEMU');
   } else if (found === 'none') {
     removeRunFiles(sup.dir);

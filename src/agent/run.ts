@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { hostInventory } from '../host/inventory.js';
+import { sharedPoolId, sharedPoolInfo } from '../host/shared-pool.js';
 import { detectHostCaps } from '../qemu/caps.js';
 import { checkRunDir } from '../qemu/run-dir.js';
 import { Agent } from './agent.js';
@@ -24,6 +25,10 @@ export interface AgentOptions {
   /** How the controller reaches this agent; default http://LISTEN-HOST:PORT. */
   agentUrl?: string;
   stopGraceMs: number;
+  /** The shared storage pool's directory, when this host mounts one. */
+  sharedPoolDir?: string;
+  /** Where port forwards listen when a VM's forward names no address (default 127.0.0.1). */
+  forwardAddress?: string;
   log: Logger;
 }
 
@@ -45,17 +50,21 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   const caps = await detectHostCaps().catch((err: Error) => {
     throw new AgentStartError(err.message);
   });
-  const paths = agentPaths(o.stateDir);
+  const paths = agentPaths(o.stateDir, o.sharedPoolDir);
+  const poolId = paths.sharedPoolDir ? openSharedPool(paths.sharedPoolDir) : undefined;
   fs.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
   warnIfRunDirTooLong(paths, o.log);
   let identity = loadHostIdentity(paths);
   if (!identity && !o.joinToken) throw new AgentStartError('no join token: pass --join-token or set DROVER_JOIN_TOKEN (it is in the controller state dir, file join-token)');
 
   const link = new ControllerLink(o.controllerUrl);
-  const inventory = () => hostInventory({ stateDir: paths.stateDir, kvm: caps.kvm, qemuVersion: caps.qemuVersion });
+  const inventory = async () => {
+    const inv = { ...(await hostInventory({ stateDir: paths.stateDir, kvm: caps.kvm, qemuVersion: caps.qemuVersion })), forwardAddress: o.forwardAddress ?? '127.0.0.1' };
+    return paths.sharedPoolDir && poolId ? { ...inv, sharedPool: await sharedPoolInfo(paths.sharedPoolDir, poolId) } : inv;
+  };
   // Reports start after the join; until then soon() is a no-op.
   const reporter = new Reporter(() => buildHostReport(agent, inventory, o.imagesDir), (r) => link.report(r), o.log);
-  const agent: Agent = new Agent({ paths, imagesDir: o.imagesDir, caps, stopGraceMs: o.stopGraceMs, log: o.log, changed: () => reporter.soon(), removed: (id) => agent.removed(id) });
+  const agent: Agent = new Agent({ paths, imagesDir: o.imagesDir, forwardAddress: o.forwardAddress ?? '127.0.0.1', caps, stopGraceMs: o.stopGraceMs, log: o.log, changed: () => reporter.soon(), removed: (id) => agent.removed(id) });
   await agent.reattach();
 
   const app = await buildAgentServer({ agent, imagesDir: o.imagesDir, log: o.log, credential: () => identity?.credential, hostId: () => identity?.hostId });
@@ -156,6 +165,14 @@ async function listen(app: FastifyInstance, o: AgentOptions, identity: HostIdent
 function urlOf(host: string, port: number): string {
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return `http://${shown}:${port}`;
+}
+
+function openSharedPool(dir: string): string {
+  try {
+    return sharedPoolId(dir);
+  } catch (err) {
+    throw new AgentStartError(`--shared-pool ${dir}: ${(err as Error).message}`);
+  }
 }
 
 function warnIfRunDirTooLong(paths: AgentPaths, log: Logger): void {

@@ -3,18 +3,22 @@
 // QEMU's runtime files and serial.log. JSON files are written atomically.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { VmAssignment } from '../api/agent-protocol.js';
+import type { MigrationReport, VmAssignment } from '../api/agent-protocol.js';
 
 export interface AgentPaths {
   stateDir: string;
   hostFile: string;
   vmsDir: string;
   poolDir: string;
+  /** The shared pool's directory (every host mounts it at the same path), when this host has one. */
+  sharedPoolDir?: string;
 }
 
-export function agentPaths(stateDir: string): AgentPaths {
+export function agentPaths(stateDir: string, sharedPoolDir?: string): AgentPaths {
   const abs = path.resolve(stateDir);
-  return { stateDir: abs, hostFile: path.join(abs, 'host.json'), vmsDir: path.join(abs, 'vms'), poolDir: path.join(abs, 'pools', 'local') };
+  const paths: AgentPaths = { stateDir: abs, hostFile: path.join(abs, 'host.json'), vmsDir: path.join(abs, 'vms'), poolDir: path.join(abs, 'pools', 'local') };
+  if (sharedPoolDir) paths.sharedPoolDir = path.resolve(sharedPoolDir);
+  return paths;
 }
 
 /** The VM's directory: vm.json, serial.log and QEMU's runtime files (it is QEMU's runDir). */
@@ -22,12 +26,16 @@ export function vmDir(paths: AgentPaths, vmId: string): string {
   return path.join(paths.vmsDir, safeId(vmId));
 }
 
-export function vmVolumesDir(paths: AgentPaths, vmId: string): string {
-  return path.join(paths.poolDir, safeId(vmId));
+export type PoolKind = 'local' | 'shared';
+
+export function vmVolumesDir(paths: AgentPaths, vmId: string, pool: PoolKind = 'local'): string {
+  if (pool === 'local') return path.join(paths.poolDir, safeId(vmId));
+  if (!paths.sharedPoolDir) throw new Error('this host has no shared storage pool; start its agent with --shared-pool DIR');
+  return path.join(paths.sharedPoolDir, 'volumes', safeId(vmId));
 }
 
-export function volumePath(paths: AgentPaths, vmId: string, volumeId: string): string {
-  return path.join(vmVolumesDir(paths, vmId), `${safeId(volumeId)}.qcow2`);
+export function volumePath(paths: AgentPaths, vmId: string, volumeId: string, pool: PoolKind = 'local'): string {
+  return path.join(vmVolumesDir(paths, vmId, pool), `${safeId(volumeId)}.qcow2`);
 }
 
 /** Ids come from the controller; they must never escape our directories. */
@@ -72,6 +80,10 @@ export interface VmFile {
   guestReadyAt?: string;
   qmpReadyAt?: string;
   qemuStartMs?: number;
+  /** The live migration this VM takes part in, as last reported (kept across agent restarts). */
+  migration?: MigrationReport;
+  /** Source: the guest was handed to the target of this migration; its QEMU here must never run the guest again. */
+  migratedOut?: string;
 }
 
 export function vmFilePath(paths: AgentPaths, vmId: string): string {

@@ -5,7 +5,7 @@ import type { VmAssignment, VolumeReport } from '../api/agent-protocol.js';
 import { createBlank, createThinClone, deleteVolume, volumeInfo } from '../host/storage.js';
 import { imageDir, readManifest, type ImageManifest } from '../image/manifest.js';
 import { backingOf } from './qemu-spec.js';
-import { vmVolumesDir, volumePath, type AgentPaths } from './state-files.js';
+import { vmVolumesDir, volumePath, type AgentPaths, type PoolKind } from './state-files.js';
 
 export interface ImageRef {
   manifest: ImageManifest;
@@ -20,7 +20,7 @@ export async function findImage(imagesDir: string, name: string): Promise<ImageR
 }
 
 export function missingVolumes(paths: AgentPaths, a: VmAssignment): string[] {
-  return a.spec.volumes.filter((v) => !fs.existsSync(volumePath(paths, a.id, v.id))).map((v) => v.id);
+  return a.spec.volumes.filter((v) => !fs.existsSync(volumePath(paths, a.id, v.id, a.spec.storage))).map((v) => v.id);
 }
 
 /**
@@ -29,7 +29,7 @@ export function missingVolumes(paths: AgentPaths, a: VmAssignment): string[] {
  */
 export async function createMissingVolumes(paths: AgentPaths, imagesDir: string, a: VmAssignment, sizes: VolumeReporter): Promise<void> {
   for (const v of a.spec.volumes) {
-    const file = volumePath(paths, a.id, v.id);
+    const file = volumePath(paths, a.id, v.id, a.spec.storage);
     if (fs.existsSync(file)) continue;
     if (v.role === 'boot' || v.backingImage) {
       const image = await findImage(imagesDir, v.backingImage ?? a.spec.image);
@@ -46,9 +46,9 @@ export async function createMissingVolumes(paths: AgentPaths, imagesDir: string,
   }
 }
 
-/** Deletes the VM's volumes and its pool directory. */
-export async function removeVolumes(paths: AgentPaths, vmId: string): Promise<void> {
-  const dir = vmVolumesDir(paths, vmId);
+/** Deletes the VM's volumes in `pool` and its directory there. */
+export async function removeVolumes(paths: AgentPaths, vmId: string, pool: PoolKind = 'local'): Promise<void> {
+  const dir = vmVolumesDir(paths, vmId, pool);
   let names: string[] = [];
   try {
     names = fs.readdirSync(dir);
@@ -70,7 +70,7 @@ export class VolumeReporter {
   async report(paths: AgentPaths, a: VmAssignment): Promise<VolumeReport[]> {
     const out: VolumeReport[] = [];
     for (const v of a.spec.volumes) {
-      const file = volumePath(paths, a.id, v.id);
+      const file = volumePath(paths, a.id, v.id, a.spec.storage);
       let st: fs.Stats;
       try {
         st = fs.statSync(file);

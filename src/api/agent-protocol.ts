@@ -3,6 +3,8 @@
 // controller never tells an agent to run a QMP command (design principle 3).
 import { Type, type Static } from 'typebox';
 import type { VmObservedState } from '../core/phase.js';
+import { MigrationAssignment, MigrationReport } from './migration.js';
+export type { MigrationAssignment, MigrationReport } from './migration.js';
 import { HostInventory, Name, PowerIntentSchema, VmSpec, VmStats } from './resources.js';
 
 export const JoinRequest = Type.Object({
@@ -23,11 +25,16 @@ export const VmAssignment = Type.Object({
   id: Type.String(),
   name: Name,
   spec: VmSpec,
-  /** 'absent' means: stop it and delete its volumes. */
-  power: Type.Union([PowerIntentSchema, Type.Literal('absent')]),
+  /**
+   * 'absent': stop it and delete its volumes. 'released': it runs elsewhere now
+   * (migrated away, or an aborted migration target): stop it, delete its
+   * local volumes, keep shared ones.
+   */
+  power: Type.Union([PowerIntentSchema, Type.Literal('absent'), Type.Literal('released')]),
   epoch: Type.Integer({ minimum: 0 }),
   rebootSeq: Type.Integer({ minimum: 0 }),
   forceStop: Type.Boolean(),
+  migration: Type.Optional(MigrationAssignment),
 });
 export type VmAssignment = Static<typeof VmAssignment>;
 
@@ -67,6 +74,7 @@ export const VmReport = Type.Object({
   volumes: Type.Array(VolumeReport),
   /** An assignment the agent could not carry out (bad image, no space): the controller fails the job. */
   error: Type.Optional(Type.String()),
+  migration: Type.Optional(MigrationReport),
 });
 export type VmReport = Static<typeof VmReport>;
 

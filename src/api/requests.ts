@@ -1,7 +1,7 @@
 // Request bodies of the user-facing operations.
 import { Type, type Static } from 'typebox';
 import { VM_LIMITS as L } from '../core/vm-limits.js';
-import { Name } from './resources.js';
+import { Name, StoragePoolName } from './resources.js';
 
 export const CreateVmRequest = Type.Object({
   name: Name,
@@ -18,6 +18,10 @@ export const CreateVmRequest = Type.Object({
     proto: Type.Optional(Type.Union([Type.Literal('tcp'), Type.Literal('udp')])),
     hostAddress: Type.Optional(Type.String({ format: 'ipv4' })),
   }), { maxItems: L.maxPorts })),
+  /** Run it on this host (name or id); placement chooses when absent. */
+  host: Type.Optional(Type.String({ minLength: 1 })),
+  /** Storage pool of its volumes: 'local' (default) or 'shared' (every host must mount the same shared pool). */
+  storage: Type.Optional(StoragePoolName),
   /** Start the VM once created (default true). */
   start: Type.Optional(Type.Boolean({ default: true })),
 });

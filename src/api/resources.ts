@@ -14,11 +14,15 @@ export const PowerIntentSchema = Type.Union([Type.Literal('running'), Type.Liter
 
 export const PortForward = Type.Object({
   proto: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
-  hostAddress: Type.String({ description: 'host address to listen on; 127.0.0.1 by default' }),
+  /** Absent: the forward address of whichever host runs the VM (agent flag --forward-address, default 127.0.0.1), so forwards follow the VM when it moves. */
+  hostAddress: Type.Optional(Type.String({ description: "host address to listen on; the VM's host's forward address when absent" })),
   hostPort: Type.Integer({ minimum: 1, maximum: 65535 }),
   guestPort: Type.Integer({ minimum: 1, maximum: 65535 }),
 });
 export type PortForward = Static<typeof PortForward>;
+
+export const StoragePoolName = Type.Union([Type.Literal('local'), Type.Literal('shared')]);
+export type StoragePoolName = Static<typeof StoragePoolName>;
 
 export const VolumeRef = Type.Object({
   id: Type.String(),
@@ -38,6 +42,8 @@ export const VmSpec = Type.Object({
   volumes: Type.Array(VolumeRef),
   ports: Type.Array(PortForward),
   mac: Type.String({ pattern: '^([0-9a-f]{2}:){5}[0-9a-f]{2}$' }),
+  /** The storage pool of all its volumes: 'local' (the host's own disk; the default) or 'shared' (a directory every host mounts). */
+  storage: Type.Optional(StoragePoolName),
 });
 export type VmSpec = Static<typeof VmSpec>;
 
@@ -68,6 +74,10 @@ export const Vm = Type.Object({
   qmpReadyAt: Type.Optional(IsoTime),
   qemuStartMs: Type.Optional(Type.Number()),
   stats: Type.Optional(VmStats),
+  /** The forward address of the VM's current host: where its port forwards without an address listen. */
+  forwardAddress: Type.Optional(Type.String()),
+  /** A live migration under way: its id (see /v1/migrations/:id) and target host. */
+  migration: Type.Optional(Type.Object({ id: Type.String(), targetHostId: Type.String(), stage: Type.String() })),
   createdAt: IsoTime,
   updatedAt: IsoTime,
 });
@@ -84,6 +94,10 @@ export const HostInventory = Type.Object({
   qemuVersion: Type.String(),
   freeDiskBytes: Type.Integer(),
   agentVersion: Type.String(),
+  /** Where this host's VMs' port forwards listen when they name no address. */
+  forwardAddress: Type.Optional(Type.String()),
+  /** The shared storage pool this host mounts: its path and the id written in it (equal ids = the same storage). */
+  sharedPool: Type.Optional(Type.Object({ path: Type.String(), id: Type.String(), freeBytes: Type.Integer() })),
 });
 export type HostInventory = Static<typeof HostInventory>;
 
@@ -115,7 +129,7 @@ export const Volume = Type.Object({
   id: Type.String(),
   vmId: Type.String(),
   hostId: Type.String(),
-  pool: Type.Literal('local'),
+  pool: StoragePoolName,
   role: Type.Union([Type.Literal('boot'), Type.Literal('data')]),
   path: Type.String(),
   format: Type.Literal('qcow2'),

@@ -5,6 +5,7 @@ import { Type, type Static, type TSchema } from 'typebox';
 import { AssignmentsQuery, AssignmentsResponse, HostReport, JoinRequest, JoinResponse } from './agent-protocol.js';
 import { BuildImageRequest, CreateVmRequest, IdParams, ImportImageRequest, LogsQuery, NameParams, StopVmRequest } from './requests.js';
 import { Host, Image, Job, Vm, Volume } from './resources.js';
+import { MigrateVmRequest, Migration } from './migration.js';
 
 export interface RouteDef {
   method: 'GET' | 'POST' | 'DELETE';
@@ -36,6 +37,10 @@ export const routes = {
   rebootVm: route({ method: 'POST', path: '/v1/vms/:name/reboot', summary: 'Reset a running VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),
   pauseVm: route({ method: 'POST', path: '/v1/vms/:name/pause', summary: 'Pause a running VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),
   resumeVm: route({ method: 'POST', path: '/v1/vms/:name/resume', summary: 'Resume a paused VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),
+  migrateVm: route({ method: 'POST', path: '/v1/vms/:name/migrate', summary: 'Live-migrate a running VM to another host', tags: ['migrations'], params: NameParams, body: MigrateVmRequest, response: Type.Object({ vm: Vm, job: Job, migration: Migration }), auth: 'admin' }),
+  cancelMigration: route({ method: 'POST', path: '/v1/vms/:name/migrate/cancel', summary: "Cancel a VM's migration before the switchover (the VM stays on its source)", tags: ['migrations'], params: NameParams, body: Empty, response: Migration, auth: 'admin' }),
+  listMigrations: route({ method: 'GET', path: '/v1/migrations', summary: 'List migrations, running and recent', tags: ['migrations'], response: Type.Array(Migration), auth: 'admin' }),
+  getMigration: route({ method: 'GET', path: '/v1/migrations/:id', summary: 'Show a migration with its live progress', tags: ['migrations'], params: IdParams, response: Migration, auth: 'admin' }),
   vmLogs: route({ method: 'GET', path: '/v1/vms/:name/logs', summary: 'Tail of the serial console log', tags: ['vms'], params: NameParams, query: LogsQuery, response: Type.Object({ text: Type.String() }), auth: 'admin' }),
   listHosts: route({ method: 'GET', path: '/v1/hosts', summary: 'List hosts', tags: ['hosts'], response: Type.Array(Host), auth: 'admin' }),
   listImages: route({ method: 'GET', path: '/v1/images', summary: 'List images', tags: ['images'], response: Type.Array(Image), auth: 'admin' }),

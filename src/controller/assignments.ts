@@ -4,7 +4,7 @@
 import type { AssignmentsResponse } from '../api/agent-protocol.js';
 import { ShutdownError, WaitTimeoutError } from './change-feed.js';
 import type { ControllerState } from './state.js';
-import { toAssignment } from './vm-observe.js';
+import { assignmentsFor } from './migration-assign.js';
 
 export class Assignments {
   private readonly seen = new Map<string, { json: string; revision: number }>();
@@ -14,7 +14,7 @@ export class Assignments {
   constructor(private readonly state: ControllerState) {}
 
   async current(hostId: string): Promise<AssignmentsResponse> {
-    const vms = (await this.state.vmsOnHost(hostId)).map((v) => toAssignment(v.data));
+    const vms = assignmentsFor(hostId, (await this.state.listVms()).map((v) => v.data));
     const json = JSON.stringify(vms);
     let known = this.seen.get(hostId);
     if (!known || known.json !== json) {
@@ -40,13 +40,13 @@ export class Assignments {
     }
   }
 
-  /** Whether the agent of `hostId` has been told to remove the VM. */
+  /** Whether the agent of `hostId` has been told to remove (or release) the VM. */
   absentServed(hostId: string, vmId: string): boolean {
     return this.servedAbsent.get(hostId)?.has(vmId) ?? false;
   }
 
   private serve(hostId: string, res: AssignmentsResponse): AssignmentsResponse {
-    this.servedAbsent.set(hostId, new Set(res.vms.filter((v) => v.power === 'absent').map((v) => v.id)));
+    this.servedAbsent.set(hostId, new Set(res.vms.filter((v) => v.power === 'absent' || v.power === 'released').map((v) => v.id)));
     return res;
   }
 }

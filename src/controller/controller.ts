@@ -1,5 +1,6 @@
 // Assembles a controller: store, state, jobs, loops and the HTTP server.
 // main.ts runs it as a process; tests start it in-process the same way.
+import { DEFAULT_MIGRATION_TIMEOUTS, vmMigrateKind, type MigrationTimeouts } from './job-kinds/vm-migrate.js';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -41,6 +42,12 @@ export interface RunningController {
   close(): Promise<void>;
 }
 
+/** DROVER_MIGRATIONS_PER_HOST sets how many migrations a host takes part in at once (default 2). */
+function migrationTimeouts(): MigrationTimeouts {
+  const perHost = Number(process.env['DROVER_MIGRATIONS_PER_HOST'] ?? '');
+  return { ...DEFAULT_MIGRATION_TIMEOUTS, ...(Number.isInteger(perHost) && perHost > 0 ? { perHost } : {}) };
+}
+
 export async function startController(opts: ControllerOptions): Promise<RunningController> {
   const log = opts.log ?? pino({ level: 'info' });
   const secrets = loadOrCreateSecrets(opts.stateDir);
@@ -51,7 +58,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const runner = new JobRunner(state, log);
   const agents = new AgentClient(secrets.credentialKey);
   const timeouts = { ...DEFAULT_VM_TIMEOUTS, ...opts.timeouts };
-  for (const kind of [vmCreateKind(timeouts), vmDeleteKind(timeouts), ...vmPowerKinds(timeouts), ...imageKinds(agents)]) runner.register(kind);
+  for (const kind of [vmCreateKind(timeouts), vmDeleteKind(timeouts), ...vmPowerKinds(timeouts), ...imageKinds(agents), vmMigrateKind(migrationTimeouts(), live)]) runner.register(kind);
   const assignments = new Assignments(state);
   const ctx: ControllerContext = { state, live, runner, agents, assignments, reports: new Reports(state, live, assignments), secrets, log, stopping: stopping.signal };
   const app = await buildServer(ctx);

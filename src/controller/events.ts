@@ -1,7 +1,8 @@
 // The in-process event bus behind the `/v1/events` WebSocket: every state
 // change the controller commits is published here once, after its commit.
 import type { DroverEvent } from '../api/resources.js';
-import type { HostRecord, JobRecord, VmRecord } from './records.js';
+import type { MigrationLive } from './migration-reports.js';
+import type { HostRecord, JobRecord, MigrationRecord, VmRecord } from './records.js';
 
 export type EventDraft = Omit<DroverEvent, 'seq' | 'at'>;
 type Listener = (e: DroverEvent) => void;
@@ -50,4 +51,15 @@ export function jobEvent(job: JobRecord): EventDraft {
     message: `job ${job.kind} ${job.target}: ${job.state}${at}`,
     data: { id: job.id, kind: job.kind, target: job.target, state: job.state, steps: job.steps.map((s) => `${s.name}:${s.state}`), progress: job.progress, error: job.error },
   };
+}
+
+export function migrationEvent(m: MigrationRecord): EventDraft {
+  const detail = m.error ? `: ${m.error}` : m.message ? ` (${m.message})` : '';
+  return { kind: 'vm.migration', resource: m.vm, message: `migration ${m.id} of ${m.vm} ${m.source} -> ${m.target}: ${m.state}${detail}`, data: { id: m.id, state: m.state, path: m.path, result: m.result } };
+}
+
+export function migrationProgressEvent(vmName: string, migrationId: string, live: MigrationLive): EventDraft {
+  const p = live.progress;
+  const message = p ? `migration ${migrationId} of ${vmName}: ${Math.round(p.transferredBytes / 1048576)} MiB sent, ${Math.round(p.remainingBytes / 1048576)} MiB left, pass ${p.passes}` : `migration ${migrationId} of ${vmName}`;
+  return { kind: 'vm.migration.progress', resource: vmName, message, data: { id: migrationId, ...live } };
 }

@@ -1,6 +1,7 @@
 // What the controller keeps in the store, by kind. Records are the API
 // resources plus the bookkeeping the API does not show.
 import type { VmObservedState } from '../core/phase.js';
+import type { Migration, MigrationReportState, MigrationStrategy } from '../api/migration.js';
 import type { Host, Image, Job, Vm, Volume } from '../api/resources.js';
 import type { BuildImageRequest, ImportImageRequest } from '../api/requests.js';
 
@@ -13,6 +14,7 @@ export const KIND = {
   image: 'image',
   volume: 'volume',
   job: 'job',
+  migration: 'migration',
 } as const;
 
 export interface VmObserved {
@@ -21,7 +23,43 @@ export interface VmObserved {
   rebootSeq: number;
 }
 
-export interface VmRecord extends Omit<Vm, 'stats'> {
+/** Where a VM's live migration stands; the assignments of both hosts follow from it (see migration-assign.ts). */
+export interface VmMigrationState {
+  id: string;
+  stage: 'queued' | 'prepare' | 'transfer' | 'switchover' | 'release-source' | 'abort';
+  sourceHostId: string;
+  targetHostId: string;
+  /** The source QEMU's start epoch, and the target's (a new one: every QEMU start gets its own fencing token). */
+  sourceEpoch: number;
+  targetEpoch: number;
+  storage: 'local' | 'shared';
+  strategy: MigrationStrategy;
+  maxDowntimeMs: number;
+  bandwidthBytes?: number;
+  allowPostcopy: boolean;
+  /** Reported by the target once it listens. */
+  targetUri?: string;
+  nbd?: { host: string; port: number };
+  /** Where the target agent listens (its address). */
+  listenHost: string;
+  /** The last state each side reported. */
+  sourceState?: MigrationReportState;
+  targetState?: MigrationReportState;
+  sourceError?: string;
+  targetError?: string;
+  /** The source confirmed that nothing of the VM is left there (after 'released'), or the target after an abort. */
+  sourceGone?: boolean;
+  targetGone?: boolean;
+  cancelRequested?: boolean;
+}
+
+export interface MigrationRecord extends Migration {
+  /** Set once the guest ran on the target (postcopy or switchover): from then on the source cannot take it back. */
+  pointOfNoReturn?: boolean;
+}
+
+export interface VmRecord extends Omit<Vm, 'stats' | 'migration'> {
+  migration?: VmMigrationState;
   /** What the host agent last reported of this VM. */
   observed?: VmObserved;
   /** A rolled-back create asked the agent to remove it (its assignment says 'absent'). */
@@ -57,6 +95,9 @@ export interface JobParams {
   hostIds?: string[];
   build?: BuildImageRequest;
   import?: ImportImageRequest;
+  migrationId?: string;
+  /** vm.migrate: the VM's migration record was committed. */
+  migrationSet?: boolean;
 }
 
 export interface JobRecord extends Job {

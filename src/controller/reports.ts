@@ -4,12 +4,13 @@
 import type { HostReport, VmReport } from '../api/agent-protocol.js';
 import type { CommitOp } from '../store/store.js';
 import type { Assignments } from './assignments.js';
-import { hostStateEvent, vmPhaseEvent, type EventDraft } from './events.js';
+import { hostStateEvent, migrationProgressEvent, vmPhaseEvent, type EventDraft } from './events.js';
 import { hostStateOnReport } from './host-liveness.js';
 import { imageOpsForReport } from './images.js';
 import type { LiveState } from './live-state.js';
 import { KIND, nowIso, type HostRecord, type VmRecord, type VolumeRecord } from './records.js';
 import { deleteOp, putOp, retryOnConflict, type ControllerState, type Versioned } from './state.js';
+import { applyMigrationReport, liveOf } from './migration-reports.js';
 import { applyVmReport, vmChanged } from './vm-observe.js';
 
 export class Reports {
@@ -38,19 +39,36 @@ export class Reports {
       events.push(...hostStateEvent(host.data, nextHost));
     }
     ops.push(...imageOpsForReport(await this.state.listImages(), hostId, report.images));
-    const vms = await this.state.vmsOnHost(hostId);
-    ops.push(...this.vmOps(hostId, vms, report, events));
-    ops.push(...volumeOps(hostId, vms, report.vms, await this.state.listVolumes()));
+    const all = await this.state.listVms();
+    ops.push(...this.vmOps(hostId, all, report, events));
+    ops.push(...volumeOps(hostId, all.filter((v) => v.data.hostId === hostId), report.vms, await this.state.listVolumes()));
     if (ops.length) await this.state.commit(ops, events);
+    else for (const e of events) this.state.events.publish(e); // progress only: nothing to store
   }
 
+  /**
+   * The VMs of this host follow its report (phase, pid, ...); the VMs
+   * migrating to or from it also their migration state. One put per VM.
+   */
   private vmOps(hostId: string, vms: Versioned<VmRecord>[], report: HostReport, events: EventDraft[]): CommitOp[] {
     const reported = new Map(report.vms.map((r) => [r.id, r]));
     const ops: CommitOp[] = [];
     for (const vm of vms) {
-      const next = applyVmReport(vm.data, reported.get(vm.id), this.assignments.absentServed(hostId, vm.id));
+      const r = reported.get(vm.id);
+      const served = this.assignments.absentServed(hostId, vm.id);
+      let next = vm.data;
+      const m = next.migration;
+      if (m && (m.sourceHostId === hostId || m.targetHostId === hostId)) {
+        const live = liveOf(r, m.id);
+        if (live) {
+          this.live.migrations.set(m.id, live);
+          events.push(migrationProgressEvent(vm.data.name, m.id, live));
+        }
+        next = applyMigrationReport(next, hostId, r, served);
+      }
+      if (next.hostId === hostId) next = applyVmReport(next, r, served);
       if (!vmChanged(vm.data, next)) continue;
-      next.updatedAt = nowIso();
+      next = { ...next, updatedAt: nowIso() };
       ops.push(putOp(KIND.vm, vm.id, next, vm.rev));
       events.push(...vmPhaseEvent(vm.data, next));
     }
@@ -71,7 +89,7 @@ function volumeOps(hostId: string, vms: Versioned<VmRecord>[], reports: VmReport
       seen.add(v.id);
       const ref = vm.spec.volumes.find((s) => s.id === v.id);
       const record: VolumeRecord = {
-        id: v.id, vmId: vm.id, hostId, pool: 'local', role: ref?.role ?? 'data', path: v.path, format: 'qcow2',
+        id: v.id, vmId: vm.id, hostId, pool: vm.spec.storage ?? 'local', role: ref?.role ?? 'data', path: v.path, format: 'qcow2',
         virtualSizeBytes: v.virtualSizeBytes, actualSizeBytes: v.actualSizeBytes, backingImage: ref?.backingImage,
       };
       const before = current.get(v.id);

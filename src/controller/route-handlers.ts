@@ -8,7 +8,8 @@ import type { VmRequest } from '../core/phase.js';
 import { joinHost } from './agent-join.js';
 import { hostIdOf } from './auth.js';
 import type { ControllerContext } from './context.js';
-import { KIND, type HostRecord, type JobParams } from './records.js';
+import { cancelMigration, startMigration, toApiMigration } from './migration-start.js';
+import { KIND, type HostRecord, type JobParams, type MigrationRecord } from './records.js';
 import { createOp } from './state.js';
 import { createVm } from './vm-create.js';
 import { mustFindVm, requestVmOp, toApiJob, toApiVm } from './vm-ops.js';
@@ -24,10 +25,11 @@ export type Handlers = { [N in RouteName]: (input: HandlerInput<N>) => Promise<R
 
 const RECENT_JOBS = 100;
 
-type VmRoutes = 'listVms' | 'createVm' | 'getVm' | 'deleteVm' | 'startVm' | 'stopVm' | 'rebootVm' | 'pauseVm' | 'resumeVm' | 'vmLogs';
+type VmRoutes = 'listVms' | 'createVm' | 'getVm' | 'deleteVm' | 'startVm' | 'stopVm' | 'rebootVm' | 'pauseVm' | 'resumeVm' | 'vmLogs' | MigrationRoutes;
+type MigrationRoutes = 'migrateVm' | 'cancelMigration' | 'listMigrations' | 'getMigration';
 
 export function routeHandlers(ctx: ControllerContext): Handlers {
-  return { ...vmHandlers(ctx), ...clusterHandlers(ctx) };
+  return { ...vmHandlers(ctx), ...migrationHandlers(ctx), ...clusterHandlers(ctx) };
 }
 
 function accepted<T>(reply: FastifyReply, value: T): T {
@@ -35,7 +37,24 @@ function accepted<T>(reply: FastifyReply, value: T): T {
   return value;
 }
 
-function vmHandlers(ctx: ControllerContext): Pick<Handlers, VmRoutes> {
+function migrationHandlers(ctx: ControllerContext): Pick<Handlers, MigrationRoutes> {
+  const { state, live } = ctx;
+  return {
+    migrateVm: async ({ params, body, reply }) => {
+      const r = await startMigration(ctx, params.name, body);
+      return accepted(reply, { vm: toApiVm(r.vm, live), job: toApiJob(r.job), migration: toApiMigration(r.migration, live) });
+    },
+    cancelMigration: async ({ params, reply }) => accepted(reply, toApiMigration(await cancelMigration(ctx, params.name), live)),
+    listMigrations: async () => (await state.store.list<MigrationRecord>(KIND.migration)).map((m) => toApiMigration(m.data, live)),
+    getMigration: async ({ params }) => {
+      const m = await state.store.get<MigrationRecord>(KIND.migration, params.id);
+      if (!m) throw new ApiError(ErrorCode.notFound, `no migration ${params.id}; see \`drover migration list\``, 'id');
+      return toApiMigration(m.data, live);
+    },
+  };
+}
+
+function vmHandlers(ctx: ControllerContext): Pick<Handlers, Exclude<VmRoutes, MigrationRoutes>> {
   const { state, live } = ctx;
   const op = (name: string, request: VmRequest, reply: FastifyReply, params: JobParams = {}) =>
     requestVmOp(ctx, name, request, params).then((r) => accepted(reply, { vm: r.vm, job: toApiJob(r.job) }));

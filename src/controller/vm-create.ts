@@ -21,7 +21,7 @@ export async function createVm(ctx: ControllerContext, req: CreateVmRequest): Pr
   const ready = (await state.listHosts()).filter((h) => h.data.state === 'Ready').map((h) => h.data);
   if (ready.length === 0) throw new ApiError(ErrorCode.unavailable, 'no Ready host can run the VM; start a host agent (npm run up) and wait until `drover host list` shows it Ready');
   const image = await findImage(await state.listImages(), ready, req.image);
-  const candidates = ready.filter((h) => image.hosts.includes(h.id));
+  const candidates = placementCandidates(ready, image, req);
   const place = mostFreeMemory(candidates, vms);
   if (!place) throw new ApiError(ErrorCode.unavailable, `no Ready host holds image "${image.name}"`, 'image');
   const sizes = checkSizes(req, place.host);
@@ -31,6 +31,22 @@ export async function createVm(ctx: ControllerContext, req: CreateVmRequest): Pr
   const ports = normalizePorts(req.ports ?? []);
   await checkPorts(ctx, place.host, ports, vms);
   return commitNewVm(ctx, req, buildSpec(req, image, sizes, ports), place.host);
+}
+
+/** Ready hosts that hold the image, have the VM's storage pool, and match req.host when given. */
+function placementCandidates(ready: HostRecord[], image: ImageRecord, req: CreateVmRequest): HostRecord[] {
+  let hosts = ready.filter((h) => image.hosts.includes(h.id));
+  if (req.host) {
+    const wanted = ready.find((h) => h.name === req.host || h.id === req.host);
+    if (!wanted) throw new ApiError(ErrorCode.notFound, `no Ready host named "${req.host}"; see \`drover host list\``, 'host');
+    if (!hosts.includes(wanted)) throw new ApiError(ErrorCode.unavailable, `host ${wanted.name} does not hold image "${image.name}"`, 'host');
+    hosts = [wanted];
+  }
+  if (req.storage === 'shared') {
+    hosts = hosts.filter((h) => h.inventory?.sharedPool);
+    if (hosts.length === 0) throw new ApiError(ErrorCode.unavailable, 'no Ready host has a shared storage pool; start agents with --shared-pool DIR, or use storage local', 'storage', 'local');
+  }
+  return hosts;
 }
 
 async function findImage(images: Versioned<ImageRecord>[], ready: HostRecord[], name: string): Promise<ImageRecord> {
@@ -62,7 +78,7 @@ function checkSizes(req: CreateVmRequest, host: HostRecord): Sizes {
 }
 
 function normalizePorts(ports: NonNullable<CreateVmRequest['ports']>): PortForward[] {
-  return ports.map((p) => ({ proto: p.proto ?? 'tcp', hostAddress: p.hostAddress ?? '127.0.0.1', hostPort: p.hostPort, guestPort: p.guestPort }));
+  return ports.map((p) => ({ proto: p.proto ?? 'tcp', ...(p.hostAddress ? { hostAddress: p.hostAddress } : {}), hostPort: p.hostPort, guestPort: p.guestPort }));
 }
 
 /** Refuses ports other VMs of the host forward, then asks the agent which are busy on the host. */
@@ -70,14 +86,14 @@ async function checkPorts(ctx: ControllerContext, host: HostRecord, ports: PortF
   if (ports.length === 0) return;
   const clash = findPortClash(ports, host.id, vms, ctx.live.usedPorts.get(host.id) ?? []);
   if (clash) throw new ApiError(ErrorCode.conflict, clash.message, `ports[${clash.index}].hostPort`);
-  const busy = new Set(await ctx.agents.busyPorts(host, ports.map(({ hostAddress, hostPort, proto }) => ({ hostAddress, hostPort, proto }))));
+  const busy = new Set(await ctx.agents.busyPorts(host, ports.map(({ hostAddress, hostPort, proto }) => ({ hostAddress: hostAddress ?? host.inventory?.forwardAddress ?? '127.0.0.1', hostPort, proto }))));
   const index = ports.findIndex((p) => busy.has(p.hostPort));
   const port = ports[index];
   if (port) throw new ApiError(ErrorCode.conflict, `host port ${port.hostPort} is already in use on host ${host.name}; choose another hostPort`, `ports[${index}].hostPort`);
 }
 
 function buildSpec(req: CreateVmRequest, image: ImageRecord, sizes: Sizes, ports: PortForward[]): Omit<VmSpec, 'volumes'> & { bootBytes: number } {
-  return { image: image.name, ...sizes, ports, mac: randomMac(), bootBytes: image.diskVirtualSizeBytes ?? GiB };
+  return { image: image.name, ...sizes, ports, mac: randomMac(), ...(req.storage ? { storage: req.storage } : {}), bootBytes: image.diskVirtualSizeBytes ?? GiB };
 }
 
 /** A random MAC with QEMU's locally administered prefix 52:54:00. */

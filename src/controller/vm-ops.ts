@@ -54,6 +54,7 @@ export function toApiVm(vm: VmRecord, live: LiveState): Vm {
     qmpReadyAt: vm.qmpReadyAt,
     qemuStartMs: vm.qemuStartMs,
     stats: live.vmStats(vm.hostId, vm.id),
+    ...(vm.migration ? { migration: { id: vm.migration.id, targetHostId: vm.migration.targetHostId, stage: vm.migration.stage } } : {}),
     createdAt: vm.createdAt,
     updatedAt: vm.updatedAt,
   };

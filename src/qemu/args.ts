@@ -52,6 +52,7 @@ export function buildQemuArgs(spec: QemuVmSpec, caps: HostCapsResolved): string[
     ...(spec.balloon ? balloonArgs(caps) : []),
     ...(caps.sandbox ? ['-sandbox', SANDBOX_OPTION] : []),
     ...bootArgs(spec),
+    ...(spec.incoming ? ['-S', '-incoming', 'defer'] : []),
   ];
 }
 

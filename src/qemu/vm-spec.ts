@@ -39,6 +39,8 @@ export interface QemuVmSpec {
   runDir: string;
   /** Empty PCIe root ports left for hot-added disks and NICs (default 4). */
   hotplugPorts?: number;
+  /** Start as a live-migration destination: paused (-S) and waiting for migrate-incoming (-incoming defer). */
+  incoming?: boolean;
 }
 
 export interface HostCaps {

@@ -32,6 +32,7 @@ export type DesiredChange = (vm: VmRecord, params: JobParams) => { vm: Partial<V
 export function vmRequestTransition(vm: VmRecord, request: VmRequest): Transition {
   if (request === 'delete' && vm.phase === 'Deleting') return { ok: true, next: 'Deleting' };
   if (vm.removing) return { ok: false, reason: `VM ${vm.name} is being removed (its create failed)` };
+  if (vm.migration) return { ok: false, reason: `VM ${vm.name} is migrating (migration ${vm.migration.id}); wait for it or cancel it with \`drover vm migrate ${vm.name} --cancel\`` };
   return requestTransition(vm.phase, request);
 }
 

@@ -94,7 +94,7 @@ export class FakeAgent {
 
   /** What a real agent would report after carrying out an assignment ([] = it is gone). */
   observe(a: VmAssignment): VmReport[] {
-    if (a.power === 'absent') return [];
+    if (a.power === 'absent' || a.power === 'released') return [];
     const state = a.power === 'stopped' ? 'stopped' : a.power;
     const running = state !== 'stopped';
     return [{ ...vmReport(a, state, running ? { pid: 4242, stats: { cpuSeconds: 1, rssBytes: 1024 } } : {}), ...this.override.get(a.id) }];

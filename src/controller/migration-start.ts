@@ -1,0 +1,137 @@
+// The migration requests: check everything that can be checked before the
+// first byte moves (each problem names the field and the fix, and changes
+// nothing), choose the target when none is given, then record the migration
+// and start its job. Also cancel, and the API view with live progress.
+import { ApiError, ErrorCode } from '../api/errors.js';
+import { MigrationLimits, type Migration, type MigrateVmRequest } from '../api/migration.js';
+import type { ControllerContext } from './context.js';
+import { newJobId } from './jobs.js';
+import type { LiveState } from './live-state.js';
+import { findPortClash, freeMemoryMiB } from './placement.js';
+import { KIND, nowIso, type HostRecord, type ImageRecord, type JobRecord, type MigrationRecord, type VmMigrationState, type VmRecord } from './records.js';
+import { createOp, putOp, retryOnConflict } from './state.js';
+import { mustFindVm } from './vm-ops.js';
+
+export interface ClusterView {
+  hosts: HostRecord[];
+  vms: VmRecord[];
+  images: ImageRecord[];
+  usedPorts: (hostId: string) => readonly number[];
+}
+
+/** Why `host` cannot take `vm` now, or undefined when it can. */
+export function targetProblem(vm: VmRecord, host: HostRecord, c: ClusterView): string | undefined {
+  if (host.id === vm.hostId) return 'it is the VM\'s current host';
+  if (host.state !== 'Ready') return `it is ${host.state}`;
+  const free = freeMemoryMiB(host, c.vms);
+  if (free < vm.spec.memoryMiB) return `it has ${free} MiB of memory free and the VM needs ${vm.spec.memoryMiB} MiB`;
+  const image = c.images.find((i) => i.name === vm.spec.image);
+  if (!image?.hosts.includes(host.id)) return `it does not hold image ${vm.spec.image} (build or import it there)`;
+  if ((vm.spec.storage ?? 'local') === 'shared') {
+    const source = c.hosts.find((h) => h.id === vm.hostId);
+    const mine = host.inventory?.sharedPool?.id;
+    if (!mine) return 'it has no shared storage pool (agent flag --shared-pool)';
+    if (mine !== source?.inventory?.sharedPool?.id) return 'its shared pool is not the same storage as the source\'s (different pool id)';
+  }
+  const clash = findPortClash(vm.spec.ports, host.id, c.vms.filter((v) => v.id !== vm.id), c.usedPorts(host.id));
+  if (clash) return clash.message;
+  return undefined;
+}
+
+/** The target: the named host if it can take the VM, else the one with the most free memory that can. */
+export function chooseTarget(vm: VmRecord, to: string | undefined, c: ClusterView): HostRecord {
+  if (to) {
+    const host = c.hosts.find((h) => h.name === to || h.id === to);
+    if (!host) throw new ApiError(ErrorCode.notFound, `no host named "${to}"; see \`drover host list\``, 'to');
+    const problem = targetProblem(vm, host, c);
+    if (problem) throw new ApiError(ErrorCode.conflict, `host ${host.name} cannot take VM ${vm.name}: ${problem}`, 'to');
+    return host;
+  }
+  const able = c.hosts.filter((h) => !targetProblem(vm, h, c));
+  if (able.length === 0) {
+    const why = c.hosts.filter((h) => h.id !== vm.hostId).map((h) => `${h.name}: ${targetProblem(vm, h, c)}`);
+    throw new ApiError(ErrorCode.conflict, `no host can take VM ${vm.name}${why.length ? ` (${why.join('; ')})` : ': it is the only host'}`, 'to');
+  }
+  return able.reduce((best, h) => (freeMemoryMiB(h, c.vms) > freeMemoryMiB(best, c.vms) ? h : best));
+}
+
+export async function clusterView(ctx: ControllerContext): Promise<ClusterView> {
+  const [hosts, vms, images] = await Promise.all([ctx.state.listHosts(), ctx.state.listVms(), ctx.state.listImages()]);
+  return { hosts: hosts.map((h) => h.data), vms: vms.map((v) => v.data), images: images.map((i) => i.data), usedPorts: (id) => ctx.live.usedPorts.get(id) ?? [] };
+}
+
+export function checkMigrationOptions(vm: VmRecord, req: MigrateVmRequest): void {
+  if (vm.migration) throw new ApiError(ErrorCode.conflict, `VM ${vm.name} is already migrating (migration ${vm.migration.id})`);
+  if (vm.phase !== 'Running') throw new ApiError(ErrorCode.conflict, `only a Running VM can be live-migrated; ${vm.name} is ${vm.phase}`);
+  if (req.strategy === 'postcopy' && req.allowPostcopy === false) throw new ApiError(ErrorCode.invalid, 'strategy postcopy needs allowPostcopy; drop allowPostcopy=false or choose auto or precopy', 'strategy', 'auto, precopy');
+  const postcopy = req.allowPostcopy === true || req.strategy === 'postcopy';
+  if (postcopy && (vm.spec.storage ?? 'local') === 'local') {
+    throw new ApiError(ErrorCode.invalid, 'postcopy needs shared storage: with local storage the disk mirror must finish before the guest may run on the target', 'allowPostcopy', 'false with local storage');
+  }
+}
+
+export async function startMigration(ctx: ControllerContext, name: string, req: MigrateVmRequest): Promise<{ vm: VmRecord; job: JobRecord; migration: MigrationRecord }> {
+  return retryOnConflict(async () => {
+    const found = await ctx.state.findVm(name);
+    if (!found) await mustFindVm(ctx.state, name);
+    const vm = found!.data;
+    checkMigrationOptions(vm, req);
+    const c = await clusterView(ctx);
+    const target = chooseTarget(vm, req.to, c);
+    const source = c.hosts.find((h) => h.id === vm.hostId);
+    if (!source) throw new ApiError(ErrorCode.conflict, `VM ${vm.name} has no host`);
+    const id = `mig-${newJobId()}`;
+    const job = ctx.runner.newJob('vm.migrate', vm.name, { vmId: vm.id, migrationId: id });
+    const state = migrationState(id, vm, source, target, req);
+    const record = migrationRecord(state, vm, source, target, req, job.id);
+    const next: VmRecord = { ...vm, migration: state, updatedAt: nowIso() };
+    await ctx.state.commit([putOp(KIND.vm, vm.id, next, found!.rev), createOp(KIND.migration, id, record), createOp(KIND.job, job.id, job)]);
+    ctx.runner.start(job);
+    return { vm: next, job, migration: record };
+  });
+}
+
+function migrationState(id: string, vm: VmRecord, source: HostRecord, target: HostRecord, req: MigrateVmRequest): VmMigrationState {
+  return {
+    id, stage: 'queued', sourceHostId: source.id, targetHostId: target.id, sourceEpoch: vm.epoch, targetEpoch: vm.epoch + 1,
+    storage: vm.spec.storage ?? 'local', strategy: req.strategy ?? 'auto', maxDowntimeMs: req.maxDowntimeMs ?? MigrationLimits.defaultDowntimeMs,
+    ...(req.bandwidthMiBs ? { bandwidthBytes: req.bandwidthMiBs * 1048576 } : {}),
+    allowPostcopy: req.allowPostcopy === true || req.strategy === 'postcopy',
+    listenHost: new URL(target.agentUrl).hostname.replace(/^\[(.*)\]$/, '$1'),
+  };
+}
+
+function migrationRecord(m: VmMigrationState, vm: VmRecord, source: HostRecord, target: HostRecord, req: MigrateVmRequest, jobId: string): MigrationRecord {
+  const at = nowIso();
+  return {
+    id: m.id, vmId: vm.id, vm: vm.name, sourceHostId: source.id, targetHostId: target.id, source: source.name, target: target.name,
+    storage: m.storage, strategy: m.strategy, maxDowntimeMs: m.maxDowntimeMs, ...(req.bandwidthMiBs ? { bandwidthMiBs: req.bandwidthMiBs } : {}),
+    allowPostcopy: m.allowPostcopy, timeoutS: req.timeoutS ?? MigrationLimits.defaultTimeoutS, state: 'queued', path: [], jobId, createdAt: at, updatedAt: at,
+  };
+}
+
+/** Asks the running migration of the VM to stop; refused once the guest may have run on the target. */
+export async function cancelMigration(ctx: ControllerContext, name: string): Promise<MigrationRecord> {
+  return retryOnConflict(async () => {
+    const found = await ctx.state.findVm(name);
+    if (!found) await mustFindVm(ctx.state, name);
+    const vm = found!.data;
+    const m = vm.migration;
+    if (!m) throw new ApiError(ErrorCode.conflict, `VM ${vm.name} is not migrating`);
+    if (!['queued', 'prepare', 'transfer'].includes(m.stage) || m.sourceState === 'postcopy' || m.sourceState === 'completed') {
+      throw new ApiError(ErrorCode.conflict, `too late to cancel migration ${m.id}: the guest is being handed over to the target (stage ${m.stage})`);
+    }
+    await ctx.state.commit([putOp(KIND.vm, vm.id, { ...vm, migration: { ...m, cancelRequested: true }, updatedAt: nowIso() }, found!.rev)]);
+    const rec = await ctx.state.store.get<MigrationRecord>(KIND.migration, m.id);
+    if (!rec) throw new ApiError(ErrorCode.notFound, `migration ${m.id} is not recorded`);
+    return rec.data;
+  });
+}
+
+/** The API view: the stored record, with the live progress of a running migration. */
+export function toApiMigration(rec: MigrationRecord, live: LiveState): Migration {
+  const { pointOfNoReturn: _p, ...rest } = rec;
+  const running = !['completed', 'failed', 'cancelled'].includes(rec.state);
+  const l = running ? live.migrations.get(rec.id) : undefined;
+  return { ...rest, ...(l?.progress ? { progress: l.progress } : {}), ...(l?.path && l.path.length ? { path: l.path } : {}) };
+}

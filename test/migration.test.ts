@@ -1,0 +1,147 @@
+// Live migration between two real hosts (agents) with real QEMU guests:
+// shared and local storage, cancel, and the death of the target mid-way.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Migration } from '../src/api/migration.js';
+import { freePort, guestGet, guestInfo, killPid, killProc, startCluster, waitFor, type Cluster } from './harness.js';
+
+let c: Cluster;
+
+beforeAll(async () => {
+  c = await startCluster({ agents: 2 });
+}, 180_000);
+
+afterAll(async () => {
+  await c?.stop();
+});
+
+async function hostIds(): Promise<string[]> {
+  const hosts = await c.client.call('listHosts');
+  return ['h0', 'h1'].map((n) => hosts.find((h) => h.name === n)!.id);
+}
+
+async function createOnH0(name: string, storage: 'local' | 'shared', port: number): Promise<void> {
+  await c.client.call('createVm', { body: { name, image: 'tiny', host: 'h0', memoryMiB: 256, diskBytes: 64 * 1048576, storage, ports: [{ hostPort: port, guestPort: 80 }] } });
+  const vm = await waitFor(async () => {
+    const v = await c.client.call('getVm', { params: { name } });
+    return v.phase === 'Running' && v.guestReadyAt ? v : undefined;
+  }, 90_000, `${name} running`);
+  const [h0] = await hostIds();
+  expect(vm.hostId).toBe(h0);
+}
+
+async function migrateAndWait(name: string, body: object = {}): Promise<Migration> {
+  const r = await c.client.call('migrateVm', { params: { name }, body: { to: 'h1', ...body } });
+  return waitFor(async () => {
+    const m = await c.client.call('getMigration', { params: { id: r.migration.id } });
+    return ['completed', 'failed', 'cancelled'].includes(m.state) ? m : undefined;
+  }, 120_000, `migration of ${name}`, 250);
+}
+
+describe.each(['shared', 'local'] as const)('live migration with %s storage', (storage) => {
+  it('moves a running guest to the other host without a reboot; its disk and HTTP service go with it', async () => {
+    const name = `mig-${storage}`;
+    const port = await freePort();
+    await createOnH0(name, storage, port);
+    const before = await waitFor(() => guestInfo(port), 30_000, 'guest /info');
+    const stamp = 7000 + Math.floor(Math.random() * 1000);
+    expect((await guestGet(port, `/counter?value=${stamp}`)).status).toBe(200);
+
+    const m = await migrateAndWait(name);
+    expect(m.state, m.error).toBe('completed');
+    expect(m.result?.downtimeMs).toBeGreaterThan(0);
+    const [, h1] = await hostIds();
+    const vm = await c.client.call('getVm', { params: { name } });
+    expect(vm.hostId).toBe(h1);
+    expect(vm.phase).toBe('Running');
+    expect(vm.migration).toBeUndefined();
+
+    const after = await waitFor(() => guestInfo(port, c.forwardAddress(1)).catch(() => undefined), 30_000, 'guest answers on h1');
+    expect(after.bootId).toBe(before.bootId);
+    expect(after.uptimeSeconds).toBeGreaterThanOrEqual(before.uptimeSeconds);
+    expect((await guestGet(port, '/counter', 3000, c.forwardAddress(1))).json).toMatchObject({ value: stamp });
+    // Nothing of it is left on the source: no QEMU there, and with local storage no volume.
+    const volumes = (await c.client.call('listVolumes')).filter((v) => v.vmId === vm.id);
+    expect(volumes.every((v) => v.hostId === h1)).toBe(true);
+    expect(c.qemuPids().length).toBeGreaterThan(0);
+    await c.client.waitJob((await c.client.call('deleteVm', { params: { name } })).job.id);
+  });
+});
+
+describe('a migration that does not finish', () => {
+  it('cancel before the switchover leaves the VM running on its source', async () => {
+    const name = 'mig-cancel';
+    const port = await freePort();
+    await createOnH0(name, 'shared', port);
+    const before = await waitFor(() => guestInfo(port), 30_000, 'guest /info');
+    // Dirty memory faster than the 5 MiB/s cap so the migration cannot finish before we cancel it.
+    await guestGet(port, '/dirty?mib=64&rate=20');
+    const r = await c.client.call('migrateVm', { params: { name }, body: { to: 'h1', bandwidthMiBs: 5, strategy: 'precopy' } });
+    await waitFor(async () => (await c.client.call('getMigration', { params: { id: r.migration.id } })).state === 'transferring', 60_000, 'transfer');
+    await c.client.call('cancelMigration', { params: { name }, body: {} });
+    const m = await waitFor(async () => {
+      const x = await c.client.call('getMigration', { params: { id: r.migration.id } });
+      return ['completed', 'failed', 'cancelled'].includes(x.state) ? x : undefined;
+    }, 90_000, 'cancel to finish');
+    expect(m.state).toBe('cancelled');
+    const [h0] = await hostIds();
+    const vm = await c.client.call('getVm', { params: { name } });
+    expect(vm.hostId).toBe(h0);
+    expect(vm.phase).toBe('Running');
+    expect((await guestInfo(port)).bootId).toBe(before.bootId);
+    await guestGet(port, '/dirty?stop=1');
+    await c.client.waitJob((await c.client.call('deleteVm', { params: { name } })).job.id);
+  });
+
+  it('when the target agent and its QEMU die mid-migration the VM keeps running on the source, and the target is cleaned up', async () => {
+    const name = 'mig-kill';
+    const port = await freePort();
+    await createOnH0(name, 'local', port);
+    const before = await waitFor(() => guestInfo(port), 30_000, 'guest /info');
+    await guestGet(port, '/dirty?mib=64&rate=20');
+    const r = await c.client.call('migrateVm', { params: { name }, body: { to: 'h1', bandwidthMiBs: 5, strategy: 'precopy' } });
+    await waitFor(async () => (await c.client.call('getMigration', { params: { id: r.migration.id } })).state === 'transferring', 60_000, 'transfer');
+    const targetQemus = c.qemuPids();
+    await killProc(c.agents[1]);
+    for (const pid of c.qemuPids()) if (!targetQemus.includes(pid) || true) void pid;
+    // Kill the target's QEMU (the one under h1's dir).
+    for (const pid of qemuPidsOf(1)) killPid(pid);
+    const m = await waitFor(async () => {
+      const x = await c.client.call('getMigration', { params: { id: r.migration.id } });
+      return ['completed', 'failed', 'cancelled'].includes(x.state) ? x : undefined;
+    }, 120_000, 'migration to fail');
+    expect(m.state).toBe('failed');
+    const [h0] = await hostIds();
+    const vm = await c.client.call('getVm', { params: { name } });
+    expect(vm.hostId).toBe(h0);
+    expect(vm.phase).toBe('Running');
+    expect((await guestInfo(port)).bootId).toBe(before.bootId);
+    // The target comes back and removes what was left of the aborted target.
+    await c.startAgent(1);
+    await waitFor(() => qemuPidsOf(1).length === 0 && !hasVolumesOf(1, vm.id), 60_000, 'target cleaned up');
+    await guestGet(port, '/dirty?stop=1');
+    await c.client.waitJob((await c.client.call('deleteVm', { params: { name } })).job.id);
+  });
+});
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+function qemuPidsOf(i: number): number[] {
+  const vms = join(c.agentDir(i), 'vms');
+  if (!existsSync(vms)) return [];
+  return readdirSync(vms).flatMap((id) => {
+    const f = join(vms, id, 'qemu.pid');
+    if (!existsSync(f)) return [];
+    const pid = Number(readFileSync(f, 'utf8').trim());
+    try {
+      process.kill(pid, 0);
+      return [pid];
+    } catch {
+      return [];
+    }
+  });
+}
+
+function hasVolumesOf(i: number, vmId: string): boolean {
+  return existsSync(join(c.agentDir(i), 'pools', 'local', vmId));
+}
