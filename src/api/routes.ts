@@ -43,6 +43,8 @@ export const routes = {
   getMigration: route({ method: 'GET', path: '/v1/migrations/:id', summary: 'Show a migration with its live progress', tags: ['migrations'], params: IdParams, response: Migration, auth: 'admin' }),
   vmLogs: route({ method: 'GET', path: '/v1/vms/:name/logs', summary: 'Tail of the serial console log', tags: ['vms'], params: NameParams, query: LogsQuery, response: Type.Object({ text: Type.String() }), auth: 'admin' }),
   listHosts: route({ method: 'GET', path: '/v1/hosts', summary: 'List hosts', tags: ['hosts'], response: Type.Array(Host), auth: 'admin' }),
+  hostMaintenance: route({ method: 'POST', path: '/v1/hosts/:name/maintenance', summary: 'Put a host in maintenance: no new VMs, every running VM live-migrated away', tags: ['hosts'], params: NameParams, body: Empty, response: Job, auth: 'admin' }),
+  hostActivate: route({ method: 'POST', path: '/v1/hosts/:name/activate', summary: 'Bring a host out of maintenance (Ready again)', tags: ['hosts'], params: NameParams, body: Empty, response: Host, auth: 'admin' }),
   listImages: route({ method: 'GET', path: '/v1/images', summary: 'List images', tags: ['images'], response: Type.Array(Image), auth: 'admin' }),
   buildImage: route({ method: 'POST', path: '/v1/images/build', summary: 'Build an image from its recipe on every host', tags: ['images'], body: BuildImageRequest, response: Job, auth: 'admin' }),
   importImage: route({ method: 'POST', path: '/v1/images/import', summary: "Import a user's disk file or kernel+initrd", tags: ['images'], body: ImportImageRequest, response: Job, auth: 'admin' }),

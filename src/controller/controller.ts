@@ -1,5 +1,6 @@
 // Assembles a controller: store, state, jobs, loops and the HTTP server.
 // main.ts runs it as a process; tests start it in-process the same way.
+import { hostMaintenanceKind } from './job-kinds/host-maintenance.js';
 import { DEFAULT_MIGRATION_TIMEOUTS, vmMigrateKind, type MigrationTimeouts } from './job-kinds/vm-migrate.js';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -58,7 +59,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const runner = new JobRunner(state, log);
   const agents = new AgentClient(secrets.credentialKey);
   const timeouts = { ...DEFAULT_VM_TIMEOUTS, ...opts.timeouts };
-  for (const kind of [vmCreateKind(timeouts), vmDeleteKind(timeouts), ...vmPowerKinds(timeouts), ...imageKinds(agents), vmMigrateKind(migrationTimeouts(), live)]) runner.register(kind);
+  for (const kind of [vmCreateKind(timeouts), vmDeleteKind(timeouts), ...vmPowerKinds(timeouts), ...imageKinds(agents), vmMigrateKind(migrationTimeouts(), live), hostMaintenanceKind(() => ctx)]) runner.register(kind);
   const assignments = new Assignments(state);
   const ctx: ControllerContext = { state, live, runner, agents, assignments, reports: new Reports(state, live, assignments), secrets, log, stopping: stopping.signal };
   const app = await buildServer(ctx);

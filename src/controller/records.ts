@@ -96,6 +96,8 @@ export interface JobParams {
   build?: BuildImageRequest;
   import?: ImportImageRequest;
   migrationId?: string;
+  /** host.maintenance: VM id → the migration started for it. */
+  migrationIds?: Record<string, string>;
   /** vm.migrate: the VM's migration record was committed. */
   migrationSet?: boolean;
 }

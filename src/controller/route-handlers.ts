@@ -8,6 +8,7 @@ import type { VmRequest } from '../core/phase.js';
 import { joinHost } from './agent-join.js';
 import { hostIdOf } from './auth.js';
 import type { ControllerContext } from './context.js';
+import { setHostState } from './job-kinds/host-maintenance.js';
 import { cancelMigration, startMigration, toApiMigration } from './migration-start.js';
 import { KIND, type HostRecord, type JobParams, type MigrationRecord } from './records.js';
 import { createOp } from './state.js';
@@ -84,6 +85,19 @@ function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes> {
   const { state, live } = ctx;
   return {
     listHosts: async () => (await state.listHosts()).map((h) => toApiHost(h.data, live.lastSeen.get(h.id))),
+    hostMaintenance: async ({ params, reply }) => {
+      const host = await mustFindHost(ctx, params.name);
+      if (host.state !== 'Ready' && host.state !== 'Maintenance') throw new ApiError(ErrorCode.conflict, `host ${host.name} is ${host.state}; only a Ready host can enter maintenance`);
+      const job = ctx.runner.newJob('host.maintenance', host.name, { hostIds: [host.id] });
+      await ctx.state.commit([createOp(KIND.job, job.id, job)]);
+      ctx.runner.start(job);
+      return accepted(reply, toApiJob(job));
+    },
+    hostActivate: async ({ params }) => {
+      const host = await mustFindHost(ctx, params.name);
+      if (host.state !== 'Maintenance' && host.state !== 'Ready') throw new ApiError(ErrorCode.conflict, `host ${host.name} is ${host.state}; only a host in Maintenance can be activated`);
+      return toApiHost(await setHostState(ctx.state, host.id, 'Ready'), live.lastSeen.get(host.id));
+    },
     listImages: async () => (await state.listImages()).map((i) => i.data),
     buildImage: async ({ body, reply }) => accepted(reply, await imageJob(ctx, 'image.build', body.name, { build: body })),
     importImage: async ({ body, reply }) => {
@@ -104,6 +118,12 @@ function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes> {
       return { ok: true };
     },
   };
+}
+
+async function mustFindHost(ctx: ControllerContext, nameOrId: string): Promise<HostRecord> {
+  const host = (await ctx.state.listHosts()).find((h) => h.data.name === nameOrId || h.id === nameOrId);
+  if (!host) throw new ApiError(ErrorCode.notFound, `no host named "${nameOrId}"; see \`drover host list\``, 'name');
+  return host.data;
 }
 
 function toApiHost(host: HostRecord, lastSeenMs: number | undefined): Host {

@@ -17,11 +17,12 @@ export interface MigrationTimeouts {
   switchoverMs: number;
   releaseMs: number;
   abortMs: number;
+  targetCleanupMs: number;
   /** Migrations a host takes part in at once (source or target); the rest queue. */
   perHost: number;
 }
 
-export const DEFAULT_MIGRATION_TIMEOUTS: MigrationTimeouts = { prepareMs: 120_000, switchoverMs: 60_000, releaseMs: 120_000, abortMs: 90_000, perHost: 2 };
+export const DEFAULT_MIGRATION_TIMEOUTS: MigrationTimeouts = { prepareMs: 120_000, switchoverMs: 60_000, releaseMs: 120_000, abortMs: 90_000, targetCleanupMs: 10_000, perHost: 2 };
 
 export function vmMigrateKind(t: MigrationTimeouts, live: LiveState): JobKind {
   return {
@@ -145,10 +146,12 @@ async function abort(ctx: StepContext, t: MigrationTimeouts, liveState: LiveStat
   const cancelled = m.cancelRequested === true;
   if (rec.data.pointOfNoReturn) return lost(ctx, rec.data);
   await advance(ctx, (_vm, cur) => ({ hostId: cur.sourceHostId, epoch: cur.sourceEpoch, migration: { ...cur, stage: 'abort' } }), {});
-  await waitMigration(ctx, 'the source to keep the VM and the target to clean up', t.abortMs, (cur, vm) => {
+  await waitMigration(ctx, 'the source to keep the VM', t.abortMs, (cur, vm) => {
     const sourceSettled = cur.sourceState !== 'transferring' && cur.sourceState !== 'mirroring' && cur.sourceState !== 'completed';
-    return sourceSettled && vm.phase === 'Running' && (cur.targetGone === true || cur.targetState === undefined);
+    return sourceSettled && vm.phase === 'Running';
   }).catch((err: Error) => ctx.log.warn(`abort of ${rec.data.id}: ${err.message}`));
+  // A target agent that is down cannot confirm; once back it removes a target the controller no longer lists by itself.
+  await waitMigration(ctx, 'the target to clean up', t.targetCleanupMs, (cur) => cur.targetGone === true || cur.targetState === undefined).catch(() => undefined);
   const live = liveResult(ctx, liveState);
   await advance(ctx, () => ({ migration: undefined }), { state: cancelled ? 'cancelled' : 'failed', path: live.path ?? rec.data.path, error: ctx.job.error?.message });
 }
