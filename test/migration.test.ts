@@ -31,12 +31,15 @@ async function createOnH0(name: string, storage: 'local' | 'shared', port: numbe
   expect(vm.hostId).toBe(h0);
 }
 
-async function migrateAndWait(name: string, body: object = {}): Promise<Migration> {
+async function migrateAndWait(name: string, body: object = {}, timeoutMs = 120_000): Promise<Migration> {
   const r = await c.client.call('migrateVm', { params: { name }, body: { to: 'h1', ...body } });
+  let last: Migration | undefined;
   return waitFor(async () => {
-    const m = await c.client.call('getMigration', { params: { id: r.migration.id } });
+    const m = (last = await c.client.call('getMigration', { params: { id: r.migration.id } }));
     return ['completed', 'failed', 'cancelled'].includes(m.state) ? m : undefined;
-  }, 120_000, `migration of ${name}`, 250);
+  }, timeoutMs, `migration of ${name}`, 250).catch((err: Error) => {
+    throw new Error(`${err.message}; last seen: ${JSON.stringify(last)}`);
+  });
 }
 
 describe.each(['shared', 'local'] as const)('live migration with %s storage', (storage) => {
@@ -142,3 +145,48 @@ function qemuPidsOf(i: number): number[] {
 function hasVolumesOf(i: number, vmId: string): boolean {
   return existsSync(join(c.agentDir(i), 'pools', 'local', vmId));
 }
+
+describe('convergence and maintenance', () => {
+  it('a guest dirtying memory faster than the bandwidth cap still completes under auto', async () => {
+    const name = 'mig-dirty';
+    const port = await freePort();
+    await createOnH0(name, 'shared', port);
+    const before = await waitFor(() => guestInfo(port), 30_000, 'guest /info');
+    await guestGet(port, '/dirty?mib=96&rate=60');
+    await waitFor(async () => ((await guestGet(port, '/dirty')).json as { writtenMiB: number }).writtenMiB > 96, 30_000, 'dirtier running');
+    const m = await migrateAndWait(name, { bandwidthMiBs: 20, strategy: 'auto', timeoutS: 400 }, 420_000);
+    expect(m.state, m.error).toBe('completed');
+    // It could not converge by plain precopy: the policy escalated.
+    expect(m.path.length).toBeGreaterThan(1);
+    expect(m.path[0]).toBe('precopy');
+    const after = await waitFor(() => guestInfo(port, c.forwardAddress(1)).catch(() => undefined), 30_000, 'guest answers on h1');
+    expect(after.bootId).toBe(before.bootId);
+    await guestGet(port, '/dirty?stop=1', 3000, c.forwardAddress(1));
+    await c.client.waitJob((await c.client.call('deleteVm', { params: { name } })).job.id);
+  }, 600_000);
+
+  it('maintenance mode empties a host with three VMs and refuses new VMs there', async () => {
+    const names = ['mnt-a', 'mnt-b', 'mnt-c'];
+    const ports = await Promise.all(names.map(() => freePort()));
+    for (const [i, name] of names.entries()) {
+      await c.client.call('createVm', { body: { name, image: 'tiny', host: 'h0', memoryMiB: 256, storage: i === 1 ? 'local' : 'shared', ports: [{ hostPort: ports[i]!, guestPort: 80 }] } });
+    }
+    for (const name of names) await waitFor(async () => (await c.client.call('getVm', { params: { name } })).phase === 'Running', 90_000, `${name} running`);
+    const boots = await Promise.all(ports.map((p) => waitFor(() => guestInfo(p), 60_000, 'guest up')));
+    const job = await c.client.call('hostMaintenance', { params: { name: 'h0' }, body: {} });
+    const done = await c.client.waitJob(job.id);
+    expect(done.progress?.message).toMatch(/mnt-a: moved to h1/);
+    const [h0, h1] = await hostIds();
+    for (const [i, name] of names.entries()) {
+      const vm = await c.client.call('getVm', { params: { name } });
+      expect(vm.hostId).toBe(h1);
+      expect(vm.phase).toBe('Running');
+      expect((await guestInfo(ports[i]!, c.forwardAddress(1))).bootId).toBe(boots[i]!.bootId);
+    }
+    expect((await c.client.call('listHosts')).find((h) => h.id === h0)?.state).toBe('Maintenance');
+    await expect(c.client.call('createVm', { body: { name: 'mnt-new', image: 'tiny', host: 'h0' } })).rejects.toThrow(/h0/);
+    await c.client.call('hostActivate', { params: { name: 'h0' }, body: {} });
+    expect((await c.client.call('listHosts')).find((h) => h.id === h0)?.state).toBe('Ready');
+    for (const name of names) await c.client.waitJob((await c.client.call('deleteVm', { params: { name } })).job.id);
+  }, 600_000);
+});

@@ -115,7 +115,7 @@ export class OutgoingMigration {
   }
 
   private async applyPolicy(info: MigrationInfo, p: MigrationProgress): Promise<void> {
-    const sample = { passes: p.passes, transferredBytes: p.transferredBytes, remainingBytes: p.remainingBytes, totalBytes: p.totalBytes, throttlePct: p.throttlePct, postcopy: info.status === 'postcopy-active' };
+    const sample = { passes: p.passes, transferredBytes: p.transferredBytes, remainingBytes: p.remainingBytes, totalBytes: p.totalBytes, throttlePct: p.throttlePct, throughputBytes: p.throughputBytes, postcopy: info.status === 'postcopy-active' };
     const step = nextStep(this.cfg, this.policy, sample);
     this.policy = step.state;
     this.status.path = step.state.path;

@@ -3,7 +3,7 @@ import { initialSettings, initialState, nextStep, type MigrationSample, type Pol
 
 const GiB = 1024 ** 3;
 const sample = (passes: number, remaining: number, transferred = passes * 0.3 * GiB): MigrationSample => ({
-  passes, remainingBytes: remaining, transferredBytes: transferred, totalBytes: GiB, throttlePct: 0, postcopy: false,
+  passes, remainingBytes: remaining, transferredBytes: transferred, totalBytes: GiB, throttlePct: 0, throughputBytes: 100e6, postcopy: false,
 });
 
 function run(cfg: PolicyConfig, samples: MigrationSample[]): { state: PolicyState; actions: string[] } {
@@ -34,11 +34,19 @@ describe('migration policy', () => {
     expect(r.state.path).toEqual(['precopy']);
   });
 
-  it('escalates in order when passes stall: downtime doubling to the maximum, then auto-converge, then postcopy', () => {
+  it('raises the downtime limit to what the stalled pass needs when that fits under the maximum', () => {
+    const cfg: PolicyConfig = { strategy: 'auto', maxDowntimeMs: 300, allowPostcopy: true };
+    // 20 MB left at 100 MB/s: 200 ms, plus a fifth.
+    const r = run(cfg, [sample(1, 20e6), sample(2, 20e6), sample(3, 20e6)]);
+    expect(r.actions).toEqual(['downtime 240']);
+    expect(r.state.path).toEqual(['precopy', 'downtime-raised']);
+  });
+
+  it('escalates in order when passes stall beyond what downtime can cover: maximum downtime with auto-converge, then postcopy', () => {
     const cfg: PolicyConfig = { strategy: 'auto', maxDowntimeMs: 300, allowPostcopy: true };
     const stalled = Array.from({ length: 16 }, (_, i) => sample(i + 1, 500e6, 0.05 * GiB * (i + 1)));
     const r = run(cfg, stalled);
-    expect(r.actions).toEqual(['downtime 100', 'downtime 200', 'downtime 300', 'set-throttle', 'start-postcopy']);
+    expect(r.actions).toEqual(['downtime 300', 'set-throttle', 'start-postcopy']);
     expect(r.state.path).toEqual(['precopy', 'downtime-raised', 'auto-converge', 'postcopy']);
   });
 

@@ -3,9 +3,12 @@
 // actions. Strategy `auto` escalates in this order, each step only when the
 // previous one did not make the migration converge:
 //   1. precopy with a low downtime limit;
-//   2. raise the downtime limit, doubling per stalled pass, up to the VM's maximum;
-//   3. auto-converge: CPU throttling of the guest (armed from the start at a
-//      negligible 1% step, made real here: 20% then +10% per pass);
+//   2. raise the downtime limit to what the last pass needed (remaining bytes
+//      over the measured throughput, plus a fifth), when that fits under the
+//      VM's maximum downtime;
+//   3. else the maximum downtime and auto-converge: CPU throttling of the guest
+//      (armed from the start at a negligible 1% step, made real here: 30% then
+//      +20% per pass QEMU finds the guest still dirtying faster than we send);
 //   4. postcopy, when allowed: the guest runs on the target at once and
 //      pulls the pages it still lacks (bounded bytes, but see docs/migration.md).
 // `precopy` never escalates (QEMU's own behaviour, the baseline); `postcopy`
@@ -25,6 +28,8 @@ export interface MigrationSample {
   remainingBytes: number;
   totalBytes: number;
   throttlePct: number;
+  /** Bytes/s sent in the last period (QEMU's mbps). */
+  throughputBytes: number;
   postcopy: boolean;
 }
 
@@ -55,7 +60,7 @@ export interface InitialSettings {
 }
 
 export const AUTO_START_DOWNTIME_MS = 50;
-export const THROTTLE_REAL = { initialPct: 20, incrementPct: 10 } as const;
+export const THROTTLE_REAL = { initialPct: 30, incrementPct: 20 } as const;
 /** Passes without progress before the next escalation step. */
 export const STALL_PASSES = 2;
 /** Postcopy at the latest once this many times the guest's RAM was sent: bounds the bytes on the wire. */
@@ -88,17 +93,19 @@ export function nextStep(cfg: PolicyConfig, s: PolicyState, m: MigrationSample):
   const state: PolicyState = { ...s, lastPass: m.passes, lastRemaining: m.remainingBytes, stalledPasses: stalled ? s.stalledPasses + 1 : 0 };
   if (cfg.allowPostcopy && m.transferredBytes >= POSTCOPY_AFTER_RAM_FACTOR * m.totalBytes) return postcopy(state);
   if (m.passes <= 1 || state.stalledPasses < STALL_PASSES) return { state, actions: [] };
-  return escalate(cfg, state);
+  return escalate(cfg, state, m);
 }
 
-function escalate(cfg: PolicyConfig, s: PolicyState): { state: PolicyState; actions: PolicyAction[] } {
+function escalate(cfg: PolicyConfig, s: PolicyState, m: MigrationSample): { state: PolicyState; actions: PolicyAction[] } {
   const reset = { ...s, stalledPasses: 0 };
-  if (s.downtimeLimitMs < cfg.maxDowntimeMs) {
-    const ms = Math.min(cfg.maxDowntimeMs, s.downtimeLimitMs * 2);
-    return { state: { ...withPath(reset, 'downtime-raised', 'downtime-raised'), downtimeLimitMs: ms }, actions: [{ kind: 'set-downtime', ms }] };
-  }
-  if (s.stage !== 'auto-converge') {
-    return { state: withPath(reset, 'auto-converge', 'auto-converge'), actions: [{ kind: 'set-throttle', ...THROTTLE_REAL }] };
+  const neededMs = m.throughputBytes > 0 ? Math.ceil((1.2 * 1000 * m.remainingBytes) / m.throughputBytes) : Number.POSITIVE_INFINITY;
+  if (s.stage === 'precopy' || s.stage === 'downtime-raised') {
+    if (neededMs <= cfg.maxDowntimeMs && neededMs > s.downtimeLimitMs) {
+      return { state: { ...withPath(reset, 'downtime-raised', 'downtime-raised'), downtimeLimitMs: neededMs }, actions: [{ kind: 'set-downtime', ms: neededMs }] };
+    }
+    const raise: PolicyAction[] = s.downtimeLimitMs < cfg.maxDowntimeMs ? [{ kind: 'set-downtime', ms: cfg.maxDowntimeMs }] : [];
+    const state = raise.length ? withPath(reset, 'downtime-raised', 'downtime-raised') : reset;
+    return { state: { ...withPath(state, 'auto-converge', 'auto-converge'), downtimeLimitMs: cfg.maxDowntimeMs }, actions: [...raise, { kind: 'set-throttle', ...THROTTLE_REAL }] };
   }
   if (cfg.allowPostcopy) return postcopy(reset);
   return { state: reset, actions: [] }; // auto-converge keeps throttling harder every pass, up to 99%
