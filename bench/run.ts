@@ -5,6 +5,7 @@ import { newResult, printTable, writeResult, type BenchResult } from './report.j
 
 const suites: Record<string, () => Promise<{ run: (r: BenchResult) => Promise<void> }>> = {
   lifecycle: () => import('./lifecycle.js'),
+  migration: () => import('./migration.js'),
 };
 
 const name = process.argv[2];
