@@ -140,3 +140,49 @@ describe('startFailureMessage', () => {
     expect(startFailureMessage({ message: 'image "x" is not on this host' })).toBe('image "x" is not on this host');
   });
 });
+
+describe('decide during a migration', () => {
+  const base = (over: Partial<VmAssignment> = {}): VmAssignment => assignment(over);
+  const facts = (over: Partial<VmFacts> = {}): VmFacts => ({ qemu: 'running', starting: false, lastStartedEpoch: 1, rebootSeqDone: 0, volumesMissing: false, ...over });
+  const src = { id: 'mig-1', role: 'source' as const, storage: 'shared' as const, targetUri: 'tcp:127.0.0.1:1' };
+  const tgt = { id: 'mig-1', role: 'target' as const, storage: 'local' as const, listenHost: '127.0.0.1' };
+
+  it('the source starts sending once, when it knows where to', () => {
+    expect(decide(base({ migration: src }), facts(), opts).actions).toEqual([{ kind: 'migrate-out' }]);
+    expect(decide(base({ migration: src }), facts({ outgoing: 'mig-1' }), opts).actions).toEqual([]);
+    expect(decide(base({ migration: { ...src, targetUri: undefined } }), facts(), opts).actions).toEqual([]);
+  });
+
+  it('a handed-over guest is never resumed, only cancelled back or released', () => {
+    const paused = facts({ qemu: 'paused', migratedOut: true });
+    expect(decide(base({ migration: src }), paused, opts).actions).toEqual([]);
+    expect(decide(base(), paused, opts).actions).toEqual([]);
+    expect(decide(base({ migration: { ...src, cancel: true } }), paused, opts).actions).toEqual([{ kind: 'migrate-cancel' }]);
+    expect(decide(base({ power: 'released' }), paused, opts).actions).toEqual([{ kind: 'release' }]);
+  });
+
+  it('a migrating guest is not paused or rebooted meanwhile', () => {
+    expect(decide(base({ power: 'paused', rebootSeq: 5 }), facts({ outgoingActive: true, outgoing: 'mig-1' }), opts).actions).toEqual([]);
+  });
+
+  it('the target creates its volumes and starts QEMU paused and incoming, once per epoch', () => {
+    const a = base({ epoch: 2, migration: tgt });
+    expect(decide(a, facts({ qemu: 'none', lastStartedEpoch: 0, volumesMissing: true }), opts).actions).toEqual([
+      { kind: 'create-volumes' }, { kind: 'start', epoch: 2, paused: true, incoming: true },
+    ]);
+    expect(decide(a, facts({ qemu: 'none', lastStartedEpoch: 2 }), opts).actions).toEqual([]);
+    expect(decide(a, facts({ qemu: 'paused', lastStartedEpoch: 2, incomingState: 'listening' }), opts).actions).toEqual([]);
+  });
+
+  it('the target runs the guest at switchover, once', () => {
+    const a = base({ epoch: 2, migration: { ...tgt, switchover: true } });
+    expect(decide(a, facts({ qemu: 'paused', lastStartedEpoch: 2, incomingState: 'completed' }), opts).actions).toEqual([{ kind: 'switchover' }]);
+    expect(decide(a, facts({ qemu: 'running', lastStartedEpoch: 2, incomingState: 'switched-over' }), opts).actions).toEqual([]);
+  });
+
+  it('a guest paused only by its migration is reported running', () => {
+    expect(observedState({ qemu: 'paused', starting: false, migratedOut: true })).toBe('running');
+    expect(observedState({ qemu: 'paused', starting: false, incomingState: 'listening' })).toBe('running');
+    expect(observedState({ qemu: 'paused', starting: false, incomingState: 'switched-over' })).toBe('paused');
+  });
+});
