@@ -59,7 +59,7 @@ describe('VM create', () => {
   it('creates a VM: one commit, assignment, volumes, start, Running', async () => {
     const { vm, job } = await bed.client.call('createVm', { body: { name: 'web', image: 'tiny', cpus: 2, memoryMiB: 256, diskBytes: 64 * 1024 ** 2, ports: [{ hostPort: 18080, guestPort: 80 }] } });
     expect(vm).toMatchObject({ name: 'web', phase: 'Pending', intent: 'stopped', epoch: 0, hostId: bed.agent.hostId });
-    expect(vm.spec).toMatchObject({ image: 'tiny', cpus: 2, maxCpus: 8, memoryMiB: 256, maxMemoryMiB: 1024, ports: [{ proto: 'tcp', hostAddress: '127.0.0.1', hostPort: 18080, guestPort: 80 }] });
+    expect(vm.spec).toMatchObject({ image: 'tiny', cpus: 2, maxCpus: 8, memoryMiB: 256, maxMemoryMiB: 1024, ports: [{ proto: 'tcp', hostPort: 18080, guestPort: 80 }] });
     expect(vm.spec.mac).toMatch(/^52:54:00(:[0-9a-f]{2}){3}$/);
     expect(vm.spec.volumes.map((v) => [v.role, v.sizeBytes])).toEqual([['boot', 1024 ** 3], ['data', 64 * 1024 ** 2]]);
     expect(job).toMatchObject({ kind: 'vm.create', target: 'web', state: 'running' });
