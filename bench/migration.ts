@@ -19,8 +19,17 @@ const MiB = 1048576;
 interface Load {
   name: string;
   rateMiBs: number;
+  /** Bandwidth cap of this load, MiB/s. */
+  capMiBs: number;
 }
-const LOADS: Load[] = [{ name: 'idle', rateMiBs: 0 }, { name: 'dirty50', rateMiBs: 50 }, { name: 'dirty200', rateMiBs: 200 }];
+// The shell dirtier of the tiny guest reaches about 65 MiB/s under TCG, so "dirtying twice the cap" is also measured with the cap lowered to 32 MiB/s.
+const ALL_LOADS: Load[] = [
+  { name: 'idle', rateMiBs: 0, capMiBs: CAP_MIBS },
+  { name: 'dirty50', rateMiBs: 50, capMiBs: CAP_MIBS },
+  { name: 'dirty200', rateMiBs: 200, capMiBs: CAP_MIBS },
+  { name: 'dirty64_cap32', rateMiBs: 64, capMiBs: 32 },
+];
+const LOADS = process.env.BENCH_LOADS ? ALL_LOADS.filter((l) => process.env.BENCH_LOADS!.split(',').includes(l.name)) : ALL_LOADS;
 
 async function hostOf(c: Cluster, vm: string): Promise<number> {
   const [v, hosts] = await Promise.all([c.client.call('getVm', { params: { name: vm } }), c.client.call('listHosts')]);
@@ -36,14 +45,21 @@ async function migrateOnce(c: Cluster, vm: string, body: object): Promise<Migrat
   }, 600_000, `migration of ${vm}`, 100);
 }
 
-/** Starts the guest's dirtier and returns the rate it reaches (MiB/s over 3 s). */
+/** A guest HTTP call, retried: a guest busy dirtying memory under TCG answers slowly. */
+async function guest(c: Cluster, vm: string, port: number, path: string): Promise<unknown> {
+  return waitFor(async () => {
+    const r = await guestGet(port, path, 20_000, c.forwardAddress(await hostOf(c, vm))).catch(() => undefined);
+    return r?.status === 200 ? (r.json ?? {}) : undefined;
+  }, 120_000, `guest ${path}`, 500);
+}
+
+/** Starts the guest's dirtier (it keeps running across migrations) and returns the rate it reaches (MiB/s over 3 s). */
 async function startDirtier(c: Cluster, vm: string, port: number, rate: number): Promise<number> {
-  const at = c.forwardAddress(await hostOf(c, vm));
-  await guestGet(port, '/dirty?stop=1', 10_000, at);
+  await guest(c, vm, port, '/dirty?stop=1');
   if (rate === 0) return 0;
-  await guestGet(port, `/dirty?mib=128&rate=${rate}`, 10_000, at);
-  const written = async () => ((await guestGet(port, '/dirty', 10_000, at)).json as { writtenMiB: number }).writtenMiB;
-  await waitFor(async () => (await written()) > 128, 60_000, 'dirtier filled its buffer');
+  await guest(c, vm, port, `/dirty?mib=64&rate=${rate}`);
+  const written = async () => ((await guest(c, vm, port, '/dirty')) as { writtenMiB: number }).writtenMiB;
+  await waitFor(async () => (await written()) > 64, 120_000, 'dirtier filled its buffer');
   const w0 = await written();
   await new Promise((r) => setTimeout(r, 3000));
   return ((await written()) - w0) / 3;
@@ -55,9 +71,9 @@ async function runLoad(c: Cluster, vm: string, port: number, load: Load, r: Benc
   const totals: number[] = [];
   const ratios: number[] = [];
   const paths = new Map<string, number>();
+  achieved.push(await startDirtier(c, vm, port, load.rateMiBs));
   for (let i = 0; i < RUNS; i++) {
-    achieved.push(await startDirtier(c, vm, port, load.rateMiBs));
-    const m = await migrateOnce(c, vm, { strategy: 'auto', bandwidthMiBs: CAP_MIBS, allowPostcopy: load.rateMiBs > CAP_MIBS });
+    const m = await migrateOnce(c, vm, { strategy: 'auto', bandwidthMiBs: load.capMiBs, allowPostcopy: load.rateMiBs > load.capMiBs });
     if (m.state !== 'completed' || !m.result) throw new Error(`${load.name} migration ${i} ${m.state}: ${m.error}`);
     downtimes.push(m.result.downtimeMs);
     totals.push(m.result.totalMs);
@@ -65,19 +81,19 @@ async function runLoad(c: Cluster, vm: string, port: number, load: Load, r: Benc
     paths.set(m.path.join('>'), (paths.get(m.path.join('>')) ?? 0) + 1);
   }
   const pathNote = [...paths].map(([p, n]) => `${p} x${n}`).join(', ');
-  r.metrics[`${load.name}_downtime_ms`] = dist(downtimes, 'ms', `strategy auto, cap ${CAP_MIBS} MiB/s; paths: ${pathNote}`);
+  r.metrics[`${load.name}_downtime_ms`] = dist(downtimes, 'ms', `strategy auto, cap ${load.capMiBs} MiB/s; paths: ${pathNote}`);
   r.metrics[`${load.name}_total_ms`] = dist(totals, 'ms');
   r.metrics[`${load.name}_bytes_per_ram`] = { ...dist(ratios, 'x'), value: Math.round(Math.max(...ratios) * 100) / 100, note: 'value = worst run' };
-  if (load.rateMiBs) r.metrics[`${load.name}_achieved_dirty_rate`] = dist(achieved, 'MiB/s', 'what the guest dirtier reached under TCG before each migration');
+  if (load.rateMiBs) r.metrics[`${load.name}_achieved_dirty_rate`] = { value: Math.round(achieved[0]! * 10) / 10, unit: 'MiB/s', note: 'what the guest dirtier (64 MiB buffer) reached under TCG before the runs; it keeps dirtying through them' };
   r.metrics[`${load.name}_completed`] = { value: downtimes.length, unit: `of ${RUNS}` };
 }
 
 async function runBaseline(c: Cluster, vm: string, port: number, load: Load, r: BenchResult): Promise<void> {
   let converged = 0;
   const downtimes: number[] = [];
+  await startDirtier(c, vm, port, load.rateMiBs);
   for (let i = 0; i < BASELINE_RUNS; i++) {
-    await startDirtier(c, vm, port, load.rateMiBs);
-    const m = await migrateOnce(c, vm, { strategy: 'precopy', maxDowntimeMs: 300, bandwidthMiBs: CAP_MIBS, timeoutS: 30 });
+    const m = await migrateOnce(c, vm, { strategy: 'precopy', maxDowntimeMs: 300, bandwidthMiBs: load.capMiBs, timeoutS: 30 });
     if (m.state === 'completed' && m.result) {
       converged++;
       downtimes.push(m.result.downtimeMs);
@@ -112,7 +128,7 @@ export async function run(r: BenchResult): Promise<void> {
     for (const load of LOADS) await runLoad(c, vm, port, load, r);
     for (const load of LOADS) await runBaseline(c, vm, port, load, r);
     await c.client.waitJob((await c.client.call('deleteVm', { params: { name: vm } })).job.id);
-    await localDisk(c, r);
+    if (!process.env.BENCH_LOADS) await localDisk(c, r);
   } finally {
     await c.stop();
   }
