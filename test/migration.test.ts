@@ -31,6 +31,13 @@ async function createOnH0(name: string, storage: 'local' | 'shared', port: numbe
   expect(vm.hostId).toBe(h0);
 }
 
+function migrationEnd(id: string, timeoutMs: number, what: string): Promise<Migration> {
+  return waitFor(async () => {
+    const m = await c.client.call('getMigration', { params: { id } });
+    return ['completed', 'failed', 'cancelled'].includes(m.state) ? m : undefined;
+  }, timeoutMs, what);
+}
+
 async function migrateAndWait(name: string, body: object = {}, timeoutMs = 120_000): Promise<Migration> {
   const r = await c.client.call('migrateVm', { params: { name }, body: { to: 'h1', ...body } });
   let last: Migration | undefined;
@@ -83,10 +90,7 @@ describe('a migration that does not finish', () => {
     const r = await c.client.call('migrateVm', { params: { name }, body: { to: 'h1', bandwidthMiBs: 5, strategy: 'precopy' } });
     await waitFor(async () => (await c.client.call('getMigration', { params: { id: r.migration.id } })).state === 'transferring', 60_000, 'transfer');
     await c.client.call('cancelMigration', { params: { name }, body: {} });
-    const m = await waitFor(async () => {
-      const x = await c.client.call('getMigration', { params: { id: r.migration.id } });
-      return ['completed', 'failed', 'cancelled'].includes(x.state) ? x : undefined;
-    }, 90_000, 'cancel to finish');
+    const m = await migrationEnd(r.migration.id, 90_000, 'cancel to finish');
     expect(m.state).toBe('cancelled');
     const [h0] = await hostIds();
     const vm = await c.client.call('getVm', { params: { name } });
@@ -108,10 +112,7 @@ describe('a migration that does not finish', () => {
     // The target host dies: its agent and its QEMU (the one under h1's dir).
     await killProc(c.agents[1]);
     for (const pid of qemuPidsOf(1)) killPid(pid);
-    const m = await waitFor(async () => {
-      const x = await c.client.call('getMigration', { params: { id: r.migration.id } });
-      return ['completed', 'failed', 'cancelled'].includes(x.state) ? x : undefined;
-    }, 120_000, 'migration to fail');
+    const m = await migrationEnd(r.migration.id, 120_000, 'migration to fail');
     expect(m.state).toBe('failed');
     const [h0] = await hostIds();
     const vm = await c.client.call('getVm', { params: { name } });
