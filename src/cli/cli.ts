@@ -6,6 +6,7 @@ import { eventsCommand } from './commands/events.js';
 import { hostCommand } from './commands/host.js';
 import { imageCommand } from './commands/image.js';
 import { jobCommand } from './commands/job.js';
+import { migrationCommand } from './commands/migration.js';
 import { vmCommand } from './commands/vm.js';
 import { processIo, type CliIo } from './io.js';
 import { EXIT, printError } from './output.js';
@@ -41,6 +42,7 @@ export function buildProgram(io: CliIo): Command {
   for (const sub of [vmCommand(io), hostCommand(io), imageCommand(io), jobCommand(io), eventsCommand(io)]) {
     program.addCommand(inheritSettings(sub, program));
   }
+  program.addCommand(inheritSettings(migrationCommand(io), program));
   return program;
 }
 

@@ -1,13 +1,15 @@
-// `drover host list`.
+// `drover host list`; maintenance and activate are in host-maintenance.ts.
 import { Command } from 'commander';
 import type { Host } from '../../api/resources.js';
 import { action, type Ctx } from '../context.js';
 import type { CliIo } from '../io.js';
 import { age, formatBytes, mib, printJson, printTable } from '../output.js';
+import { registerHostMaintenance } from './host-maintenance.js';
 
 export function hostCommand(io: CliIo): Command {
   const host = new Command('host').description('The hosts of the pool');
   host.command('list').alias('ls').description('List hosts').action(action(io, listHosts));
+  registerHostMaintenance(host, io);
   return host;
 }
 

@@ -10,6 +10,7 @@ import { printJson, printTable, renderFields, UsageError } from '../output.js';
 import { jobStartedLine, waitForJob } from '../wait.js';
 import { registerVmConsole } from './vm-console.js';
 import { registerVmLogs } from './vm-logs.js';
+import { registerVmMigrate } from './vm-migrate.js';
 import { renderVmDetails, renderVmSummary, VM_COLUMNS, vmRow } from './vm-view.js';
 
 type Op = 'start' | 'stop' | 'reboot' | 'pause' | 'resume' | 'delete';
@@ -47,6 +48,7 @@ export function vmCommand(io: CliIo): Command {
   }
   registerVmLogs(vm, io);
   registerVmConsole(vm, io);
+  registerVmMigrate(vm, io);
   return vm;
 }
 

@@ -1,4 +1,5 @@
 // Resources as the controller answers them, for the CLI's tests.
+import type { Migration } from '../../api/migration.js';
 import type { Host, Image, Job, Vm } from '../../api/resources.js';
 import { PassThrough, Writable } from 'node:stream';
 import { runCli } from '../cli.js';
@@ -35,6 +36,16 @@ export function sampleJob(over: Partial<Job> = {}): Job {
   return {
     id: 'job-1', kind: 'vm.create', target: 'web', state: 'succeeded', createdAt: AT, updatedAt: AT,
     steps: ['record', 'volumes', 'start', 'running'].map((name) => ({ name, state: 'done' as const, startedAt: AT, endedAt: AT })),
+    ...over,
+  };
+}
+
+export function sampleMigration(over: Partial<Migration> = {}): Migration {
+  return {
+    id: 'mig-1', vmId: 'vm-1', vm: 'web', sourceHostId: 'host-1', targetHostId: 'host-2', source: 'h0', target: 'h1',
+    storage: 'shared', strategy: 'auto', maxDowntimeMs: 300, allowPostcopy: false, timeoutS: 600,
+    state: 'completed', path: ['precopy'], jobId: 'job-7', createdAt: AT, updatedAt: '2024-01-01T00:00:04.000Z',
+    result: { downtimeMs: 42, totalMs: 3500, setupMs: 200, transferredBytes: 300 * 1024 ** 2, ramBytes: 256 * 1024 ** 2, postcopy: false },
     ...over,
   };
 }
