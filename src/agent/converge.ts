@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { VmAssignment, VmReport } from '../api/agent-protocol.js';
 import type { HostCapsResolved } from '../qemu/vm-spec.js';
 import { decide, exitReason, exitState, observedState, startFailureMessage, type Action, type VmFacts } from './decide.js';
-import { buildVmSpec } from './qemu-spec.js';
+import { buildVmSpec, type HostNetwork } from './qemu-spec.js';
 import { VmSerial } from './serial-console.js';
 import { saveVmFile, vmDir, vmFilePath, type AgentPaths, type VmFile } from './state-files.js';
 import { lastRunStderr, VmRuntime, type QemuExit } from './vm-runtime.js';
@@ -19,6 +19,8 @@ export interface AgentContext {
   imagesDir: string;
   /** Where port forwards without an address listen (default 127.0.0.1). */
   forwardAddress?: string;
+  /** The bridge bridged VMs attach to (agent flag --bridge). */
+  bridge?: string;
   caps: HostCapsResolved;
   stopGraceMs: number;
   log: Logger;
@@ -89,6 +91,7 @@ export class VmSupervisor {
     runtime.on('exit', (exit: QemuExit) => this.onExit(runtime, exit));
     runtime.on('change', () => this.ctx.changed());
     runtime.on('reset', () => this.onReset());
+    runtime.on('warning', (message: string) => this.log.warn(message));
     this.serial.connect(this.dir, runtime.pid);
   }
 
@@ -231,6 +234,10 @@ export class VmSupervisor {
     }
   }
 
+  private hostNetwork(): HostNetwork {
+    return { forwardAddress: this.ctx.forwardAddress ?? '127.0.0.1', ...(this.ctx.bridge ? { bridge: this.ctx.bridge } : {}) };
+  }
+
   private qemu(): VmRuntime {
     if (!this.runtime) throw new Error('no QEMU runs for this VM');
     return this.runtime;
@@ -255,7 +262,7 @@ export class VmSupervisor {
     this.starting = true;
     this.ctx.changed();
     try {
-      const spec = { ...buildVmSpec(a, await findImage(this.ctx.imagesDir, a.spec.image), this.ctx.paths, this.ctx.forwardAddress), incoming };
+      const spec = { ...buildVmSpec(a, await findImage(this.ctx.imagesDir, a.spec.image), this.ctx.paths, this.hostNetwork()), incoming };
       const { runtime, qemuStartMs } = await VmRuntime.start(spec, this.ctx.caps);
       Object.assign(f, { qmpReadyAt: new Date().toISOString(), qemuStartMs });
       this.adopt(runtime);

@@ -22,6 +22,7 @@ interface Flags {
   agentUrl?: string;
   sharedPool?: string;
   forwardAddress: string;
+  bridge?: string;
 }
 
 function droverHome(): string {
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
     .option('--stop-grace-ms <ms>', 'how long a graceful stop waits before it kills QEMU', '20000')
     .option('--forward-address <addr>', 'address where port forwards of VMs on this host listen unless they name one', '127.0.0.1')
     .option('--shared-pool <dir>', 'the shared storage pool: a directory every host mounts at the same path (NFS, CephFS)')
+    .option('--bridge <name>', 'the Linux bridge that bridged VMs attach to by TAP (needs root; create it first)')
     .option('--agent-url <url>', 'URL the controller uses to reach this agent (default: http://<listen address>)')
     .parse()
     .opts<Flags>();
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
     stopGraceMs: parseGrace(flags.stopGraceMs),
     ...(flags.sharedPool ? { sharedPoolDir: flags.sharedPool } : {}),
     forwardAddress: flags.forwardAddress,
+    ...(flags.bridge ? { bridge: flags.bridge } : {}),
     log,
   });
   console.log(`agent ready host=${agent.hostId} url=${agent.agentUrl}`);

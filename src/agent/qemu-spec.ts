@@ -5,14 +5,22 @@ import path from 'node:path';
 import type { VmAssignment } from '../api/agent-protocol.js';
 import type { VolumeRef } from '../api/resources.js';
 import type { ImageManifest } from '../image/manifest.js';
-import type { QemuDisk, QemuVmSpec } from '../qemu/vm-spec.js';
+import { tapName } from '../host/network.js';
+import type { QemuDisk, QemuNic, QemuVmSpec } from '../qemu/vm-spec.js';
 import { vmDir, volumePath, type AgentPaths } from './state-files.js';
 
 export const MEMORY_SLOTS = 4;
 /** virtio-blk shows at most 20 bytes of serial to the guest. */
 const SERIAL_MAX = 20;
 
-export function buildVmSpec(a: VmAssignment, image: { manifest: ImageManifest; dir: string }, paths: AgentPaths, forwardAddress = '127.0.0.1'): QemuVmSpec {
+export interface HostNetwork {
+  /** Where port forwards without an address listen. */
+  forwardAddress: string;
+  /** The bridge bridged VMs attach to (agent flag --bridge). */
+  bridge?: string;
+}
+
+export function buildVmSpec(a: VmAssignment, image: { manifest: ImageManifest; dir: string }, paths: AgentPaths, net: HostNetwork = { forwardAddress: '127.0.0.1' }): QemuVmSpec {
   const { spec } = a;
   return {
     id: a.id,
@@ -24,17 +32,34 @@ export function buildVmSpec(a: VmAssignment, image: { manifest: ImageManifest; d
     memorySlots: MEMORY_SLOTS,
     boot: bootOf(a, image),
     disks: orderedVolumes(spec.volumes).map((v, i): QemuDisk => ({ id: `disk${i}`, path: volumePath(paths, a.id, v.id, spec.storage), format: 'qcow2', serial: v.id.slice(-SERIAL_MAX) })),
-    nics: [{ id: 'net0', mac: spec.mac, mode: 'user', portForwards: spec.ports.map((p) => ({ ...p, hostAddress: p.hostAddress ?? forwardAddress })) }],
+    nics: [nicOf(a, net)],
     balloon: true,
     runDir: vmDir(paths, a.id),
   };
+}
+
+function nicOf(a: VmAssignment, net: HostNetwork): QemuNic {
+  const { spec } = a;
+  if (spec.network?.mode === 'bridge') {
+    if (!net.bridge) throw new Error(`VM ${a.name} is bridged but this host has no bridge (agent flag --bridge)`);
+    return { id: 'net0', mac: spec.mac, mode: 'tap', ifname: tapName(a.id, 0), bridge: net.bridge };
+  }
+  return { id: 'net0', mac: spec.mac, mode: 'user', portForwards: spec.ports.map((p) => ({ ...p, hostAddress: p.hostAddress ?? net.forwardAddress })) };
+}
+
+/** Kernel arguments the tiny guest's init reads: its name, and for bridged VMs the static address. */
+function guestArgs(a: VmAssignment): string[] {
+  const net = a.spec.network;
+  const args = [`drover.hostname=${a.name}`];
+  if (net?.mode === 'bridge') args.push(`drover.ip=${net.address}`, ...(net.gateway ? [`drover.gw=${net.gateway}`] : []));
+  return args;
 }
 
 function bootOf(a: VmAssignment, image: { manifest: ImageManifest; dir: string }): QemuVmSpec['boot'] {
   const m = image.manifest;
   if (m.kind !== 'kernel') return {};
   if (!m.kernel) throw new Error(`image ${m.name} is a kernel image without a kernel file in its manifest`);
-  const cmdline = [m.cmdline ?? '', `drover.hostname=${a.name}`].filter(Boolean).join(' ');
+  const cmdline = [m.cmdline ?? '', ...guestArgs(a)].filter(Boolean).join(' ');
   return { kernel: path.join(image.dir, m.kernel), ...(m.initrd ? { initrd: path.join(image.dir, m.initrd) } : {}), cmdline };
 }
 

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { hostInventory } from '../host/inventory.js';
+import { isBridge } from '../host/network.js';
 import { sharedPoolId, sharedPoolInfo } from '../host/shared-pool.js';
 import { detectHostCaps } from '../qemu/caps.js';
 import { checkRunDir } from '../qemu/run-dir.js';
@@ -29,6 +30,8 @@ export interface AgentOptions {
   sharedPoolDir?: string;
   /** Where port forwards listen when a VM's forward names no address (default 127.0.0.1). */
   forwardAddress?: string;
+  /** The bridge bridged VMs attach to; it must exist. */
+  bridge?: string;
   log: Logger;
 }
 
@@ -50,6 +53,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   const caps = await detectHostCaps().catch((err: Error) => {
     throw new AgentStartError(err.message);
   });
+  if (o.bridge && !(await isBridge(o.bridge))) throw new AgentStartError(`--bridge ${o.bridge}: no such bridge on this host (create it: ip link add ${o.bridge} type bridge && ip link set ${o.bridge} up)`);
   const paths = agentPaths(o.stateDir, o.sharedPoolDir);
   const poolId = paths.sharedPoolDir ? openSharedPool(paths.sharedPoolDir) : undefined;
   fs.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
@@ -59,12 +63,12 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
 
   const link = new ControllerLink(o.controllerUrl);
   const inventory = async () => {
-    const inv = { ...(await hostInventory({ stateDir: paths.stateDir, kvm: caps.kvm, qemuVersion: caps.qemuVersion })), forwardAddress: o.forwardAddress ?? '127.0.0.1' };
+    const inv = { ...(await hostInventory({ stateDir: paths.stateDir, kvm: caps.kvm, qemuVersion: caps.qemuVersion })), forwardAddress: o.forwardAddress ?? '127.0.0.1', ...(o.bridge ? { bridge: o.bridge } : {}) };
     return paths.sharedPoolDir && poolId ? { ...inv, sharedPool: await sharedPoolInfo(paths.sharedPoolDir, poolId) } : inv;
   };
   // Reports start after the join; until then soon() is a no-op.
   const reporter = new Reporter(() => buildHostReport(agent, inventory, o.imagesDir), (r) => link.report(r), o.log);
-  const agent: Agent = new Agent({ paths, imagesDir: o.imagesDir, forwardAddress: o.forwardAddress ?? '127.0.0.1', caps, stopGraceMs: o.stopGraceMs, log: o.log, changed: () => reporter.soon(), removed: (id) => agent.removed(id) });
+  const agent: Agent = new Agent({ paths, imagesDir: o.imagesDir, forwardAddress: o.forwardAddress ?? '127.0.0.1', ...(o.bridge ? { bridge: o.bridge } : {}), caps, stopGraceMs: o.stopGraceMs, log: o.log, changed: () => reporter.soon(), removed: (id) => agent.removed(id) });
   await agent.reattach();
 
   const app = await buildAgentServer({ agent, imagesDir: o.imagesDir, log: o.log, credential: () => identity?.credential, hostId: () => identity?.hostId });

@@ -13,6 +13,7 @@ import { attachQemu, isAlive, killQemu, readStderrTail, startQemu } from '../qem
 import type { QmpClient, QmpEvent } from '../qemu/qmp-client.js';
 import { runPaths } from '../qemu/run-dir.js';
 import type { HostCapsResolved, QemuVmSpec } from '../qemu/vm-spec.js';
+import { createTaps, removeTaps } from './vm-taps.js';
 
 export interface QemuExit {
   code: number | null;
@@ -60,7 +61,11 @@ export class VmRuntime extends EventEmitter {
   /** Spawns QEMU; throws QemuStartError (with its stderr tail) when it does not come up. */
   static async start(spec: QemuVmSpec, caps: HostCapsResolved): Promise<{ runtime: VmRuntime; qemuStartMs: number }> {
     const t0 = performance.now();
-    const { pid, qmp, child } = await startQemu(spec, caps);
+    await createTaps(spec);
+    const { pid, qmp, child } = await startQemu(spec, caps).catch(async (err: unknown) => {
+      await removeTaps(spec.runDir);
+      throw err;
+    });
     return { runtime: new VmRuntime(pid, qmp, spec.runDir, child), qemuStartMs: Math.round(performance.now() - t0) };
   }
 
@@ -185,6 +190,7 @@ export class VmRuntime extends EventEmitter {
     this.stopPolling();
     this.qmp.close();
     removeRunFiles(this.runDir);
+    void removeTaps(this.runDir).then((errors) => errors.forEach((e) => this.emit('warning', `cannot remove a TAP: ${e}`)));
     const exit: QemuExit = { code, signal, shutdownSeen: this.shutdownSeen, guestShutdown: this.guestShutdown, stderr: lastRunStderr(this.runDir) };
     this.resolveExit();
     this.emit('exit', exit);

@@ -1,7 +1,7 @@
 // Request bodies of the user-facing operations.
 import { Type, type Static } from 'typebox';
 import { VM_LIMITS as L } from '../core/vm-limits.js';
-import { Name, StoragePoolName } from './resources.js';
+import { Ipv4Cidr, Name, StoragePoolName } from './resources.js';
 
 export const CreateVmRequest = Type.Object({
   name: Name,
@@ -22,6 +22,15 @@ export const CreateVmRequest = Type.Object({
   host: Type.Optional(Type.String({ minLength: 1 })),
   /** Storage pool of its volumes: 'local' (default) or 'shared' (every host must mount the same shared pool). */
   storage: Type.Optional(StoragePoolName),
+  /**
+   * Networking: user-mode NAT with port forwards (default), or a TAP on the
+   * host's bridge with a fixed address that moves with the VM. A bridged VM
+   * without an address gets the next free one of the controller's --bridge-range.
+   */
+  network: Type.Optional(Type.Union([
+    Type.Object({ mode: Type.Literal('user') }),
+    Type.Object({ mode: Type.Literal('bridge'), address: Type.Optional(Ipv4Cidr), gateway: Type.Optional(Type.String({ format: 'ipv4' })) }),
+  ])),
   /** Start the VM once created (default true). */
   start: Type.Optional(Type.Boolean({ default: true })),
 });

@@ -33,6 +33,20 @@ export const VolumeRef = Type.Object({
 });
 export type VolumeRef = Static<typeof VolumeRef>;
 
+/** An IPv4 address with its prefix length, e.g. 10.77.1.5/16. */
+export const Ipv4Cidr = Type.String({ pattern: '^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])/([0-9]|[12][0-9]|3[0-2])$', description: 'IPv4 address/prefix, e.g. 10.77.1.5/16' });
+
+/**
+ * How the VM's NIC reaches the network. 'user': QEMU's user-mode NAT with port
+ * forwards (no privileges; the default). 'bridge': a TAP on its host's bridge
+ * (agent flag --bridge); the guest keeps this address and its MAC wherever it runs.
+ */
+export const VmNetwork = Type.Union([
+  Type.Object({ mode: Type.Literal('user') }),
+  Type.Object({ mode: Type.Literal('bridge'), address: Ipv4Cidr, gateway: Type.Optional(Type.String({ format: 'ipv4' })) }),
+]);
+export type VmNetwork = Static<typeof VmNetwork>;
+
 export const VmSpec = Type.Object({
   image: Name,
   cpus: Type.Integer({ minimum: VM_LIMITS.minCpus, maximum: VM_LIMITS.maxCpus }),
@@ -44,6 +58,8 @@ export const VmSpec = Type.Object({
   mac: Type.String({ pattern: '^([0-9a-f]{2}:){5}[0-9a-f]{2}$' }),
   /** The storage pool of all its volumes: 'local' (the host's own disk; the default) or 'shared' (a directory every host mounts). */
   storage: Type.Optional(StoragePoolName),
+  /** Absent: user-mode networking. */
+  network: Type.Optional(VmNetwork),
 });
 export type VmSpec = Static<typeof VmSpec>;
 
@@ -98,8 +114,19 @@ export const HostInventory = Type.Object({
   forwardAddress: Type.Optional(Type.String()),
   /** The shared storage pool this host mounts: its path and the id written in it (equal ids = the same storage). */
   sharedPool: Type.Optional(Type.Object({ path: Type.String(), id: Type.String(), freeBytes: Type.Integer() })),
+  /** The bridge this host's bridged VMs attach to (agent flag --bridge); absent: only user networking here. */
+  bridge: Type.Optional(Type.String()),
 });
 export type HostInventory = Static<typeof HostInventory>;
+
+/** What a host's VMs hold: vCPUs and memory of those that use resources (see src/core/pool-capacity.ts). */
+export const HostUsage = Type.Object({
+  cpus: Type.Integer({ minimum: 0, description: 'vCPUs allocated to its active VMs' }),
+  memoryMiB: Type.Integer({ minimum: 0, description: 'MiB allocated to its active VMs' }),
+  vms: Type.Integer({ minimum: 0, description: 'VMs placed on the host, whatever their phase' }),
+  activeVms: Type.Integer({ minimum: 0, description: 'of those, the ones that use resources (Pending, Starting, Running, Paused, Stopping)' }),
+});
+export type HostUsage = Static<typeof HostUsage>;
 
 export const Host = Type.Object({
   id: Type.String(),
@@ -110,6 +137,8 @@ export const Host = Type.Object({
   inventory: Type.Optional(HostInventory),
   lastSeenAt: Type.Optional(IsoTime),
   createdAt: IsoTime,
+  /** Computed when listed, never stored. */
+  usage: Type.Optional(HostUsage),
 });
 export type Host = Static<typeof Host>;
 

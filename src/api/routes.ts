@@ -6,6 +6,7 @@ import { AssignmentsQuery, AssignmentsResponse, HostReport, JoinRequest, JoinRes
 import { BuildImageRequest, CreateVmRequest, IdParams, ImportImageRequest, LogsQuery, NameParams, StopVmRequest } from './requests.js';
 import { Host, Image, Job, Vm, Volume } from './resources.js';
 import { MigrateVmRequest, Migration } from './migration.js';
+import { Pool } from './pool.js';
 
 export interface RouteDef {
   method: 'GET' | 'POST' | 'DELETE';
@@ -45,6 +46,8 @@ export const routes = {
   listHosts: route({ method: 'GET', path: '/v1/hosts', summary: 'List hosts', tags: ['hosts'], response: Type.Array(Host), auth: 'admin' }),
   hostMaintenance: route({ method: 'POST', path: '/v1/hosts/:name/maintenance', summary: 'Put a host in maintenance: no new VMs, every running VM live-migrated away', tags: ['hosts'], params: NameParams, body: Empty, response: Job, auth: 'admin' }),
   hostActivate: route({ method: 'POST', path: '/v1/hosts/:name/activate', summary: 'Bring a host out of maintenance (Ready again)', tags: ['hosts'], params: NameParams, body: Empty, response: Host, auth: 'admin' }),
+  removeHost: route({ method: 'DELETE', path: '/v1/hosts/:name', summary: 'Remove a host from the pool: it turns Left and its agent credential stops working (refused while VMs are on it)', tags: ['hosts'], params: NameParams, response: Host, auth: 'admin' }),
+  getPool: route({ method: 'GET', path: '/v1/pool', summary: 'The capacity of the pool: hosts by state; CPU and memory total, reserved, used and free over the Ready hosts', tags: ['pool'], response: Pool, auth: 'admin' }),
   listImages: route({ method: 'GET', path: '/v1/images', summary: 'List images', tags: ['images'], response: Type.Array(Image), auth: 'admin' }),
   buildImage: route({ method: 'POST', path: '/v1/images/build', summary: 'Build an image from its recipe on every host', tags: ['images'], body: BuildImageRequest, response: Job, auth: 'admin' }),
   importImage: route({ method: 'POST', path: '/v1/images/import', summary: "Import a user's disk file or kernel+initrd", tags: ['images'], body: ImportImageRequest, response: Job, auth: 'admin' }),

@@ -7,6 +7,8 @@ import { hostCommand } from './commands/host.js';
 import { imageCommand } from './commands/image.js';
 import { jobCommand } from './commands/job.js';
 import { migrationCommand } from './commands/migration.js';
+import { poolCommand } from './commands/pool.js';
+import { testbedCommand } from './commands/testbed.js';
 import { vmCommand } from './commands/vm.js';
 import { processIo, type CliIo } from './io.js';
 import { EXIT, printError } from './output.js';
@@ -43,6 +45,8 @@ export function buildProgram(io: CliIo): Command {
     program.addCommand(inheritSettings(sub, program));
   }
   program.addCommand(inheritSettings(migrationCommand(io), program));
+  program.addCommand(inheritSettings(testbedCommand(io), program));
+  program.addCommand(inheritSettings(poolCommand(io), program));
   return program;
 }
 

@@ -1,5 +1,6 @@
 // User input to request fields: ports, sizes, counts, names. Every failure is
 // a UsageError naming the option and what it allows, raised before any call.
+import { parseCidr } from '../core/ipv4.js';
 import { isIPv4 } from 'node:net';
 import { resolve } from 'node:path';
 import type { CreateVmRequest, ImportImageRequest } from '../api/requests.js';
@@ -86,6 +87,9 @@ export interface CreateOptions {
   maxMemory?: string;
   disk?: string;
   port?: string[];
+  host?: string;
+  storage?: string;
+  network?: string;
   start: boolean;
 }
 
@@ -100,7 +104,25 @@ export function buildCreateRequest(name: string, o: CreateOptions): CreateVmRequ
   }
   if (o.disk !== undefined) req.diskBytes = parseDiskBytes(o.disk);
   if (o.port && o.port.length > 0) req.ports = parsePorts(o.port);
+  if (o.host !== undefined) req.host = o.host;
+  if (o.storage !== undefined) req.storage = parseStorage(o.storage);
+  if (o.network !== undefined) req.network = parseNetwork(o.network);
+  if (req.network?.mode === 'bridge' && req.ports) throw new UsageError('--port forwards through user-mode networking; a bridged VM is reached at its own address', '--port', 'none with --network bridge');
   return req;
+}
+
+function parseStorage(text: string): 'local' | 'shared' {
+  if (text === 'local' || text === 'shared') return text;
+  throw new UsageError(`--storage "${text}" is not a storage pool`, '--storage', 'local or shared');
+}
+
+/** user | bridge | bridge:A.B.C.D/NN */
+export function parseNetwork(text: string): NonNullable<CreateVmRequest['network']> {
+  if (text === 'user') return { mode: 'user' };
+  if (text === 'bridge') return { mode: 'bridge' };
+  const m = /^bridge:(.+)$/.exec(text);
+  if (m && parseCidr(m[1]!)) return { mode: 'bridge', address: m[1]! };
+  throw new UsageError(`--network "${text}" is not a network`, '--network', 'user, bridge or bridge:ADDR/PREFIX (e.g. bridge:10.77.1.5/16)');
 }
 
 export interface ImportOptions {

@@ -6,6 +6,7 @@ import { ApiError, ErrorCode } from '../api/errors.js';
 import type { JoinRequest, JoinResponse } from '../api/agent-protocol.js';
 import type { ControllerContext } from './context.js';
 import { hostStateEvent } from './events.js';
+import { checkJoinAllowed } from './host-remove.js';
 import { KIND, nowIso, type HostRecord } from './records.js';
 import { hashSecret, hostCredential, secretMatches } from './secrets.js';
 import { createOp, putOp, retryOnConflict } from './state.js';
@@ -17,6 +18,7 @@ export async function joinHost(ctx: ControllerContext, req: JoinRequest): Promis
   return retryOnConflict(async () => {
     const index = await ctx.state.store.get<{ hostId: string }>(KIND.hostName, req.name);
     const existing = index ? await ctx.state.getHost(index.data.hostId) : undefined;
+    checkJoinAllowed(existing?.data);
     const id = existing?.id ?? randomBytes(8).toString('hex');
     const generation = (existing?.data.credentialGeneration ?? 0) + 1;
     const credential = hostCredential(ctx.secrets.credentialKey, id, generation);

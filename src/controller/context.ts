@@ -1,4 +1,5 @@
 // Everything a request handler or loop of the controller needs, built once.
+import type { AddressRange } from '../core/ipv4.js';
 import type { Logger } from 'pino';
 import type { AgentClient } from './agent-client.js';
 import type { Assignments } from './assignments.js';
@@ -17,6 +18,8 @@ export interface ControllerContext {
   reports: Reports;
   secrets: ControllerSecrets;
   log: Logger;
+  /** Where bridged VMs without an address get one (controller flag --bridge-range). */
+  bridgeRange?: AddressRange;
   /** Aborts when the controller shuts down (ends long polls and waits). */
   stopping: AbortSignal;
 }

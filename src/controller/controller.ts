@@ -1,5 +1,6 @@
 // Assembles a controller: store, state, jobs, loops and the HTTP server.
 // main.ts runs it as a process; tests start it in-process the same way.
+import type { AddressRange } from '../core/ipv4.js';
 import { hostMaintenanceKind } from './job-kinds/host-maintenance.js';
 import { DEFAULT_MIGRATION_TIMEOUTS, vmMigrateKind, type MigrationTimeouts } from './job-kinds/vm-migrate.js';
 import { join } from 'node:path';
@@ -32,6 +33,8 @@ export interface ControllerOptions {
   timeouts?: Partial<VmJobTimeouts>;
   /** A host silent this long is Unreachable (default 10 s). */
   unreachableAfterMs?: number;
+  /** Where bridged VMs without an address get one. */
+  bridgeRange?: AddressRange;
 }
 
 export interface RunningController {
@@ -61,7 +64,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const timeouts = { ...DEFAULT_VM_TIMEOUTS, ...opts.timeouts };
   for (const kind of [vmCreateKind(timeouts), vmDeleteKind(timeouts), ...vmPowerKinds(timeouts), ...imageKinds(agents), vmMigrateKind(migrationTimeouts(), live), hostMaintenanceKind(() => ctx)]) runner.register(kind);
   const assignments = new Assignments(state);
-  const ctx: ControllerContext = { state, live, runner, agents, assignments, reports: new Reports(state, live, assignments), secrets, log, stopping: stopping.signal };
+  const ctx: ControllerContext = { state, live, runner, agents, assignments, reports: new Reports(state, live, assignments), secrets, log, stopping: stopping.signal, ...(opts.bridgeRange ? { bridgeRange: opts.bridgeRange } : {}) };
   const app = await buildServer(ctx);
   await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7480 });
   const address = app.server.address();

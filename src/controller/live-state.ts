@@ -8,6 +8,8 @@ export class LiveState {
   readonly lastSeen = new Map<string, number>();
   /** Host id → host ports its agent says its VMs forward. */
   readonly usedPorts = new Map<string, number[]>();
+  /** Host id → where its VMs' port forwards without an address listen (from its inventory). */
+  readonly forwardAddresses = new Map<string, string>();
   /** Host id → (VM id → the latest process stats), replaced by every report of the host. */
   readonly stats = new Map<string, Map<string, VmStats>>();
   /** Migration id → what its source last reported (progress, escalation path, result). */

@@ -10,6 +10,7 @@ import { Command } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { parseRange } from '../core/ipv4.js';
 import { startController } from './controller.js';
 
 function defaultStateDir(): string {
@@ -29,11 +30,14 @@ async function main(): Promise<void> {
     .description('The Drover controller: API server, store, jobs and reconcile loops')
     .option('--state-dir <dir>', 'where the database and tokens live', defaultStateDir())
     .option('--listen <addr:port>', 'address to listen on (port 0: any free port)', '127.0.0.1:7480')
+    .option('--bridge-range <first-last/prefix>', 'addresses for bridged VMs that name none, e.g. 10.77.1.1-10.77.255.254/16')
     .parse();
-  const opts = program.opts<{ stateDir: string; listen: string }>();
+  const opts = program.opts<{ stateDir: string; listen: string; bridgeRange?: string }>();
   const { host, port } = parseListen(opts.listen);
+  const bridgeRange = opts.bridgeRange === undefined ? undefined : parseRange(opts.bridgeRange);
+  if (typeof bridgeRange === 'string') throw new Error(`--bridge-range: ${bridgeRange}`);
   const log = pino({ level: process.env.DROVER_LOG_LEVEL ?? 'info' });
-  const controller = await startController({ stateDir: opts.stateDir, host, port, log });
+  const controller = await startController({ stateDir: opts.stateDir, host, port, log, ...(bridgeRange ? { bridgeRange } : {}) });
   if (controller.secrets.created) {
     console.log(`admin token (shown once; also in ${join(opts.stateDir, 'admin-token')}): ${controller.secrets.adminToken}`);
   }

@@ -11,6 +11,7 @@ import { findPortClash, freeMemoryMiB } from './placement.js';
 import { KIND, nowIso, type HostRecord, type ImageRecord, type JobRecord, type MigrationRecord, type VmMigrationState, type VmRecord } from './records.js';
 import { createOp, putOp, retryOnConflict } from './state.js';
 import { mustFindVm } from './vm-ops.js';
+import { networkProblem } from './vm-network.js';
 
 export interface ClusterView {
   hosts: HostRecord[];
@@ -33,6 +34,8 @@ export function targetProblem(vm: VmRecord, host: HostRecord, c: ClusterView): s
     if (!mine) return 'it has no shared storage pool (agent flag --shared-pool)';
     if (mine !== source?.inventory?.sharedPool?.id) return 'its shared pool is not the same storage as the source\'s (different pool id)';
   }
+  const netProblem = networkProblem(host, vm.spec.network);
+  if (netProblem) return netProblem;
   const clash = findPortClash(vm.spec.ports, host.id, c.vms.filter((v) => v.id !== vm.id), c.usedPorts(host.id));
   if (clash) return clash.message;
   return undefined;

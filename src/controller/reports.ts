@@ -23,6 +23,7 @@ export class Reports {
   async accept(hostId: string, report: HostReport): Promise<void> {
     this.live.lastSeen.set(hostId, Date.now());
     this.live.usedPorts.set(hostId, report.usedPorts ?? []);
+    if (report.inventory?.forwardAddress) this.live.forwardAddresses.set(hostId, report.inventory.forwardAddress);
     this.live.stats.set(hostId, new Map(report.vms.flatMap((v) => (v.stats ? [[v.id, v.stats] as const] : []))));
     await retryOnConflict(() => this.commitReport(hostId, report));
   }

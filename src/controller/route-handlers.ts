@@ -9,6 +9,8 @@ import { joinHost } from './agent-join.js';
 import { hostIdOf } from './auth.js';
 import type { ControllerContext } from './context.js';
 import { setHostState } from './job-kinds/host-maintenance.js';
+import { removeHost } from './host-remove.js';
+import { getPool, withUsage } from './pool.js';
 import { cancelMigration, startMigration, toApiMigration } from './migration-start.js';
 import { KIND, type HostRecord, type JobParams, type MigrationRecord } from './records.js';
 import { createOp } from './state.js';
@@ -84,7 +86,7 @@ function vmHandlers(ctx: ControllerContext): Pick<Handlers, Exclude<VmRoutes, Mi
 function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes> {
   const { state, live } = ctx;
   return {
-    listHosts: async () => (await state.listHosts()).map((h) => toApiHost(h.data, live.lastSeen.get(h.id))),
+    listHosts: async () => withUsage(ctx, (await state.listHosts()).map((h) => toApiHost(h.data, live.lastSeen.get(h.id)))),
     hostMaintenance: async ({ params, reply }) => {
       const host = await mustFindHost(ctx, params.name);
       if (host.state !== 'Ready' && host.state !== 'Maintenance') throw new ApiError(ErrorCode.conflict, `host ${host.name} is ${host.state}; only a Ready host can enter maintenance`);
@@ -98,6 +100,11 @@ function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes> {
       if (host.state !== 'Maintenance' && host.state !== 'Ready') throw new ApiError(ErrorCode.conflict, `host ${host.name} is ${host.state}; only a host in Maintenance can be activated`);
       return toApiHost(await setHostState(ctx.state, host.id, 'Ready'), live.lastSeen.get(host.id));
     },
+    removeHost: async ({ params }) => {
+      const host = await removeHost(ctx, params.name);
+      return (await withUsage(ctx, [toApiHost(host, live.lastSeen.get(host.id))]))[0]!;
+    },
+    getPool: () => getPool(ctx),
     listImages: async () => (await state.listImages()).map((i) => i.data),
     buildImage: async ({ body, reply }) => accepted(reply, await imageJob(ctx, 'image.build', body.name, { build: body })),
     importImage: async ({ body, reply }) => {

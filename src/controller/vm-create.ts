@@ -13,6 +13,7 @@ import { vmCreatedEvent } from './events.js';
 import { findPortClash, mostFreeMemory } from './placement.js';
 import { KIND, nowIso, type HostRecord, type ImageRecord, type JobRecord, type VmRecord } from './records.js';
 import { createOp, type Versioned } from './state.js';
+import { hostsForNetwork, resolveNetwork } from './vm-network.js';
 
 export async function createVm(ctx: ControllerContext, req: CreateVmRequest): Promise<{ vm: VmRecord; job: JobRecord }> {
   const { state } = ctx;
@@ -21,7 +22,8 @@ export async function createVm(ctx: ControllerContext, req: CreateVmRequest): Pr
   const ready = (await state.listHosts()).filter((h) => h.data.state === 'Ready').map((h) => h.data);
   if (ready.length === 0) throw new ApiError(ErrorCode.unavailable, 'no Ready host can run the VM; start a host agent (npm run up) and wait until `drover host list` shows it Ready');
   const image = await findImage(await state.listImages(), ready, req.image);
-  const candidates = placementCandidates(ready, image, req);
+  const network = resolveNetwork(req, vms, ctx.bridgeRange);
+  const candidates = hostsForNetwork(placementCandidates(ready, image, req), network);
   const place = mostFreeMemory(candidates, vms);
   if (!place) throw new ApiError(ErrorCode.unavailable, `no Ready host holds image "${image.name}"`, 'image');
   const sizes = checkSizes(req, place.host);
@@ -30,7 +32,7 @@ export async function createVm(ctx: ControllerContext, req: CreateVmRequest): Pr
   }
   const ports = normalizePorts(req.ports ?? []);
   await checkPorts(ctx, place.host, ports, vms);
-  return commitNewVm(ctx, req, buildSpec(req, image, sizes, ports), place.host);
+  return commitNewVm(ctx, req, { ...buildSpec(req, image, sizes, ports), ...(network ? { network } : {}) }, place.host);
 }
 
 /** Ready hosts that hold the image, have the VM's storage pool, and match req.host when given. */

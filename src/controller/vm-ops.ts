@@ -37,6 +37,11 @@ export async function requestVmOp(ctx: ControllerContext, nameOrId: string, requ
 }
 
 /** The API view of a VM record: its bookkeeping dropped, the live stats added. */
+function forwardAddressOf(vm: VmRecord, live: LiveState): { forwardAddress?: string } {
+  const address = vm.hostId === null ? undefined : live.forwardAddresses.get(vm.hostId);
+  return address ? { forwardAddress: address } : {};
+}
+
 export function toApiVm(vm: VmRecord, live: LiveState): Vm {
   return {
     id: vm.id,
@@ -54,6 +59,7 @@ export function toApiVm(vm: VmRecord, live: LiveState): Vm {
     qmpReadyAt: vm.qmpReadyAt,
     qemuStartMs: vm.qemuStartMs,
     stats: live.vmStats(vm.hostId, vm.id),
+    ...forwardAddressOf(vm, live),
     ...(vm.migration ? { migration: { id: vm.migration.id, targetHostId: vm.migration.targetHostId, stage: vm.migration.stage } } : {}),
     createdAt: vm.createdAt,
     updatedAt: vm.updatedAt,

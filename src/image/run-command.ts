@@ -36,6 +36,7 @@ const PACKAGE_OF: Record<string, string> = {
   'apt-cache': 'apt',
   'qemu-img': 'qemu-utils',
   'qemu-system-x86_64': 'qemu-system-x86',
+  ip: 'iproute2',
 };
 
 function packageHint(cmd: string): string {

@@ -146,9 +146,17 @@ describe('buildQemuArgs', () => {
     expect(() => buildQemuArgs(spec({ disks: [{ id: '0bad', path: '/x', format: 'raw' }] }), tcg)).toThrow(QemuArgsError);
     expect(() => buildQemuArgs(spec({ disks: [{ id: 'bad,id', path: '/x', format: 'raw' }] }), tcg)).toThrow(/disks\[bad,id\]\.id/);
     const nic = spec().nics[0]!;
+    if (nic.mode !== 'user') throw new Error('the sample NIC is user-mode');
     expect(() => buildQemuArgs(spec({ nics: [{ ...nic, mac: '52:54:00' }] }), tcg)).toThrow(/nics\[nic0\]\.mac/);
     const fwd = { proto: 'tcp' as const, hostAddress: '::1', hostPort: 1, guestPort: 2 };
     expect(() => buildQemuArgs(spec({ nics: [{ ...nic, portForwards: [fwd] }] }), tcg)).toThrow(/hostAddress/);
+    expect(() => buildQemuArgs(spec({ nics: [{ id: 'nic0', mac: nic.mac, mode: 'tap', ifname: 'much-too-long-name', bridge: 'br0' }] }), tcg)).toThrow(/nics\[nic0\]\.ifname/);
+  });
+
+  it('opens a TAP by name for bridged NICs, without helper scripts', () => {
+    const args = buildQemuArgs(spec({ nics: [{ id: 'nic0', mac: '52:54:00:12:34:56', mode: 'tap', ifname: 'drvt0123456780', bridge: 'br0' }] }), tcg);
+    expect(values(args, '-netdev')).toEqual(['tap,id=net-nic0,ifname=drvt0123456780,script=no,downscript=no']);
+    expect(values(args, '-device').some((d) => d.startsWith('virtio-net-pci,netdev=net-nic0,') && d.includes('mac=52:54:00:12:34:56'))).toBe(true);
   });
 
   it('returns argv words: flags followed by their values, none empty', () => {

@@ -18,6 +18,7 @@ export class QemuArgsError extends Error {
 
 export const DEFAULT_HOTPLUG_PORTS = 4;
 /** Seccomp filter: no obsolete syscalls, no setuid, no fork/exec, no scheduler or affinity changes. */
+const IFNAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/;
 export const SANDBOX_OPTION = 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny';
 // Device ids double as block node names ("fmt-" + id), which QEMU caps at 31 chars.
 const DEVICE_ID = /^[A-Za-z][A-Za-z0-9_.-]{0,26}$/;
@@ -106,13 +107,22 @@ function diskArgs(disk: QemuDisk, caps: HostCapsResolved, bootDisk: boolean): st
 function nicArgs(nic: QemuNic): string[] {
   checkId(`nics[${nic.id}].id`, nic.id);
   if (!MAC.test(nic.mac)) throw new QemuArgsError(`nics[${nic.id}].mac`, `"${nic.mac}" is not a MAC address like 52:54:00:12:34:56`);
+  // romfile= drops the iPXE option ROM: we never network-boot, and it slows firmware under TCG.
+  const device = `virtio-net-pci,netdev=net-${nic.id},id=${nic.id},mac=${nic.mac},bus=${rootPortId(nic.id)},romfile=`;
+  return ['-netdev', netdevOf(nic), '-device', device];
+}
+
+function netdevOf(nic: QemuNic): string {
+  if (nic.mode === 'tap') {
+    if (!IFNAME.test(nic.ifname)) throw new QemuArgsError(`nics[${nic.id}].ifname`, `"${nic.ifname}" must be an interface name of 1-15 letters, digits, '_', '.' or '-'`);
+    // script=no: the agent has put the TAP on its bridge already (the sandbox forbids QEMU to run helpers).
+    return `tap,id=net-${nic.id},ifname=${nic.ifname},script=no,downscript=no`;
+  }
   const forwards = nic.portForwards.map((f, i) => {
     if (!isIPv4(f.hostAddress)) throw new QemuArgsError(`nics[${nic.id}].portForwards[${i}].hostAddress`, `"${f.hostAddress}" must be an IPv4 address`);
     return `,hostfwd=${f.proto}:${f.hostAddress}:${f.hostPort}-:${f.guestPort}`;
   });
-  // romfile= drops the iPXE option ROM: we never network-boot, and it slows firmware under TCG.
-  const device = `virtio-net-pci,netdev=net-${nic.id},id=${nic.id},mac=${nic.mac},bus=${rootPortId(nic.id)},romfile=`;
-  return ['-netdev', `user,id=net-${nic.id}${forwards.join('')}`, '-device', device];
+  return `user,id=net-${nic.id}${forwards.join('')}`;
 }
 
 function balloonArgs(caps: HostCapsResolved): string[] {

@@ -15,12 +15,8 @@ export interface QemuPortForward {
   guestPort: number;
 }
 
-export interface QemuNic {
-  id: string;
-  mac: string;
-  mode: 'user';
-  portForwards: QemuPortForward[];
-}
+/** user: QEMU's NAT with port forwards. tap: an existing TAP device, opened by name (the agent creates it on the bridge). */
+export type QemuNic = { id: string; mac: string } & ({ mode: 'user'; portForwards: QemuPortForward[] } | { mode: 'tap'; ifname: string; bridge: string });
 
 export interface QemuVmSpec {
   id: string;

@@ -64,6 +64,8 @@ export function renderVmDetails(vm: Vm, hosts: Host[], volumes: Volume[], now = 
     ['CPUs', `${vm.spec.cpus} (max ${vm.spec.maxCpus})`],
     ['Memory', `${mib(vm.spec.memoryMiB)} (max ${mib(vm.spec.maxMemoryMiB)})`],
     ['MAC', vm.spec.mac],
+    ['Network', vm.spec.network?.mode === 'bridge' ? `bridge, address ${vm.spec.network.address}` : 'user (NAT, port forwards)'],
+    ['Storage', vm.spec.storage ?? 'local'],
     ['PID', vm.pid],
     ['Epoch', vm.epoch],
     ['Reboots', vm.rebootSeq],
@@ -80,7 +82,12 @@ export function renderVmDetails(vm: Vm, hosts: Host[], volumes: Volume[], now = 
 export function renderVmSummary(vm: Vm): string {
   const lines = [`VM ${vm.name} is ${vm.phase} (${vm.spec.cpus} vCPU, ${mib(vm.spec.memoryMiB)}, image ${vm.spec.image})`];
   if (vm.reason) lines.push(`  reason: ${vm.reason}`);
-  for (const p of vm.spec.ports) lines.push(`  port ${p.hostAddress}:${p.hostPort} -> ${p.guestPort}/${p.proto}   ${reach(p)}`);
+  for (const port of vm.spec.ports) {
+    const p = { ...port, hostAddress: port.hostAddress ?? vm.forwardAddress ?? '127.0.0.1' };
+    lines.push(`  port ${p.hostAddress}:${p.hostPort} -> ${p.guestPort}/${p.proto}   ${reach(p)}`);
+  }
+  const net = vm.spec.network;
+  if (net?.mode === 'bridge') lines.push(`  address ${net.address} (bridged)   http://${net.address.split('/')[0]}/`);
   lines.push(`  console: drover vm console ${vm.name}`);
   return lines.join('\n');
 }

@@ -36,6 +36,9 @@ export function vmCommand(io: CliIo): Command {
     .option('--max-memory <size>', 'memory it may grow to by hot-add')
     .option('--disk <size>', 'add a blank data disk; plain number = GiB, or 512M')
     .option('--port <fwd>', 'forward HOST:GUEST[/udp] or ADDR:HOST:GUEST (repeatable)', collect)
+    .option('--host <host>', 'run it on this host (default: placement chooses)')
+    .option('--storage <pool>', 'storage pool of its disks: local (default) or shared (needed to migrate without copying disks)')
+    .option('--network <net>', 'user (NAT with --port forwards; default), bridge (an address from the controller\'s range) or bridge:ADDR/PREFIX')
     .option('--no-start', 'create it stopped')
     .option('--no-wait', 'return once the job is accepted')
     .action(action(io, createVm));

@@ -1,0 +1,40 @@
+// The pool: the capacity of all hosts that can take VMs, seen as one.
+// Computed by src/core/pool-capacity.ts from the hosts and VMs of the moment.
+import { Type, type Static } from 'typebox';
+
+const Count = (description: string) => Type.Integer({ minimum: 0, description });
+
+export const PoolAmount = Type.Object({
+  total: Count('of the Ready hosts'),
+  reserved: Count('held back for the hosts themselves'),
+  used: Count('allocated to VMs that use resources on Ready hosts (vCPUs may exceed the total: overcommit)'),
+  free: Count('total - reserved - used, never below 0'),
+});
+export type PoolAmount = Static<typeof PoolAmount>;
+
+/** How many hosts are in each state (the keys are HOST_STATES of resources.ts); every state is present, 0 when none. */
+export const HostsByState = Type.Object({
+  Joining: Type.Integer({ minimum: 0 }),
+  Ready: Type.Integer({ minimum: 0 }),
+  Unreachable: Type.Integer({ minimum: 0 }),
+  Maintenance: Type.Integer({ minimum: 0 }),
+  Standby: Type.Integer({ minimum: 0 }),
+  Left: Type.Integer({ minimum: 0 }),
+});
+export type HostsByState = Static<typeof HostsByState>;
+
+export const Pool = Type.Object({
+  hosts: Type.Object({
+    total: Count('every host the controller knows, Left ones included'),
+    schedulable: Count('Ready hosts: the ones that take VMs and whose capacity is the pool'),
+    byState: HostsByState,
+  }),
+  cpus: PoolAmount,
+  memoryMiB: PoolAmount,
+  vms: Type.Object({
+    total: Count('every VM'),
+    active: Count('VMs that use resources (Pending, Starting, Running, Paused, Stopping)'),
+    activeOutsidePool: Count('active VMs on hosts that are not Ready (Unreachable, Maintenance, ...) or on no host'),
+  }),
+});
+export type Pool = Static<typeof Pool>;

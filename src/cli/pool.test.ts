@@ -1,0 +1,106 @@
+// `drover pool show`, the usage columns of `drover host list`, and
+// `drover host remove`, in-process against the fake controller.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Pool } from '../api/pool.js';
+import { percent } from './commands/pool.js';
+import { FakeApi, reply } from './test-support/fake-api.js';
+import { run, sampleHost } from './test-support/samples.js';
+
+const POOL: Pool = {
+  hosts: { total: 3, schedulable: 2, byState: { Joining: 0, Ready: 2, Unreachable: 0, Maintenance: 0, Standby: 0, Left: 1 } },
+  cpus: { total: 4, reserved: 0, used: 3, free: 1 },
+  memoryMiB: { total: 49152, reserved: 1024, used: 768, free: 47360 },
+  vms: { total: 3, active: 2, activeOutsidePool: 0 },
+};
+const USAGE = { cpus: 1, memoryMiB: 256, vms: 2, activeVms: 1 };
+
+describe('drover pool show, host list usage, host remove', () => {
+  let api: FakeApi;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    api = await new FakeApi().start();
+    env = { DROVER_URL: api.url, DROVER_TOKEN: api.token };
+  });
+  afterAll(() => api.stop());
+  beforeEach(() => {
+    api.requests.length = 0;
+    api.on('getPool', () => POOL);
+    api.on('listHosts', () => [sampleHost({ usage: USAGE }), sampleHost({ id: 'host-2', name: 'h9', state: 'Left', usage: { cpus: 0, memoryMiB: 0, vms: 0, activeVms: 0 } })]);
+  });
+
+  it('shows hosts by state and the CPU and memory of the pool with percentages', async () => {
+    const r = await run(['pool', 'show'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Hosts: 3; the pool is the 2 Ready one(s)');
+    expect(r.stdout).toMatch(/STATE\s+HOSTS\nReady\s+2\nLeft\s+1\n/);
+    expect(r.stdout).toMatch(/RESOURCE\s+TOTAL\s+RESERVED\s+USED\s+FREE/);
+    expect(r.stdout).toMatch(/CPUs\s+4\s+0 \(0%\)\s+3 \(75%\)\s+1 \(25%\)/);
+    expect(r.stdout).toMatch(/Memory\s+48 GiB\s+1 GiB \(2%\)\s+768 MiB \(2%\)\s+46\.3 GiB \(96%\)/);
+    expect(r.stdout).toContain('VMs: 2 of 3 use resources\n');
+    expect(r.stdout).not.toContain('Joining');
+  });
+
+  it('says so when vCPUs are overcommitted and when active VMs are outside the pool', async () => {
+    api.on('getPool', () => ({ ...POOL, cpus: { total: 2, reserved: 0, used: 6, free: 0 }, vms: { total: 4, active: 4, activeOutsidePool: 1 } }));
+    const r = await run(['pool', 'show'], { env });
+    expect(r.stdout).toMatch(/CPUs\s+2\s+0 \(0%\)\s+6 \(300%\)\s+0 \(0%\)/);
+    expect(r.stdout).toContain('VMs: 4 of 4 use resources; 1 of them on hosts that are not Ready');
+    expect(r.stdout).toContain('vCPUs are overcommitted');
+  });
+
+  it('prints the API object with --json', async () => {
+    const r = await run(['pool', 'show', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(POOL);
+  });
+
+  it('writes "-" for percentages of an empty pool', () => {
+    expect(percent(0, 0)).toBe('-');
+    expect(percent(1, 3)).toBe('33%');
+  });
+
+  it('lists hosts with CPU and memory used of total and their VMs; Left hosts only with --all', async () => {
+    const r = await run(['host', 'list'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/CPU USED\s+MEMORY USED\s+VMS/);
+    expect(r.stdout).toMatch(/h0\s+Ready\s+2\s+24 GiB\s+no \(TCG\)\s+1\/2\s+256 MiB\/24 GiB\s+2\s/);
+    expect(r.stdout).not.toContain('h9');
+    expect(r.stdout).toContain('(1 removed host(s) not shown; --all lists them)');
+    const all = await run(['host', 'list', '--all'], { env });
+    expect(all.stdout).toMatch(/h9\s+Left/);
+    expect(all.stdout).not.toContain('not shown');
+    const json = await run(['host', 'list', '--json'], { env });
+    expect((JSON.parse(json.stdout) as Array<{ name: string }>).map((h) => h.name)).toEqual(['h0']);
+  });
+
+  it('removes a host and says what that means', async () => {
+    api.on('removeHost', () => sampleHost({ name: 'h1', state: 'Left', usage: { cpus: 0, memoryMiB: 0, vms: 0, activeVms: 0 } }));
+    const r = await run(['host', 'remove', 'h1'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(api.requests.find((q) => q.route === 'removeHost')).toMatchObject({ method: 'DELETE', params: { name: 'h1' } });
+    expect(r.stdout).toBe('Host h1 removed: it is Left, and its agent can no longer report or join under this name\n');
+  });
+
+  it('mentions the stopped VMs that stay on a removed Unreachable host', async () => {
+    api.on('removeHost', () => sampleHost({ name: 'h1', state: 'Left', usage: { cpus: 0, memoryMiB: 0, vms: 2, activeVms: 0 } }));
+    const r = await run(['host', 'remove', 'h1'], { env });
+    expect(r.stdout).toContain('its 2 stopped VM(s) stay recorded');
+  });
+
+  it('prints the refusal naming the VMs and exits 1', async () => {
+    const message = 'host h0 still has 1 VM(s): web (Running); move them away (drover host maintenance h0) or delete them first';
+    api.on('removeHost', () => reply(409, { error: { code: 'conflict', message, field: 'name' } }));
+    const r = await run(['host', 'remove', 'h0'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: ${message}\n  field: name\n`);
+    expect(r.stdout).toBe('');
+  });
+
+  it('refuses an empty or missing HOST with exit 2 and sends nothing', async () => {
+    const empty = await run(['host', 'remove', ' '], { env });
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('field: HOST');
+    expect((await run(['host', 'remove'], { env })).code).toBe(2);
+    expect(api.count('removeHost')).toBe(0);
+  });
+});
