@@ -115,7 +115,10 @@ export async function removeFabric(tag: string): Promise<string[]> {
   // Deleting the fabric namespace deletes the root link's peer, and so the link; this catches a half-built one.
   const rootLink = `${base}r`;
   if ((await ip(['-br', 'link', 'show'])).split('\n').some((l) => l.split(/[\s@]/)[0] === rootLink)) {
-    await ip(['link', 'del', rootLink]);
+    // It may vanish meanwhile (the kernel removes it with its peer's namespace).
+    await ip(['link', 'del', rootLink]).catch((err: Error) => {
+      if (!/Cannot find device/.test(err.message)) throw err;
+    });
     removed.push(`link ${rootLink}`);
   }
   return removed;
