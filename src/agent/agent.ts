@@ -3,7 +3,8 @@
 // concurrently; reports gather what every supervisor observes.
 import fs from 'node:fs';
 import type { VmAssignment, VmReport } from '../api/agent-protocol.js';
-import { VmSupervisor, type AgentContext } from './converge.js';
+import type { AgentContext } from './agent-context.js';
+import { VmSupervisor } from './converge.js';
 import { reattachAll } from './reattach.js';
 import { loadVmFile, newVmFile, vmDir } from './state-files.js';
 

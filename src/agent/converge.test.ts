@@ -10,7 +10,7 @@ import { runQemuImg } from '../host/storage.js';
 import { writeManifest } from '../image/manifest.js';
 import type { HostCapsResolved } from '../qemu/vm-spec.js';
 import { Agent } from './agent.js';
-import type { AgentContext } from './converge.js';
+import type { AgentContext } from './agent-context.js';
 import { agentPaths, loadVmFile, vmDir, volumePath } from './state-files.js';
 
 const MiB = 1024 ** 2;

@@ -4,31 +4,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { AgentContext } from './agent-context.js';
 import type { VmAssignment, VmReport } from '../api/agent-protocol.js';
-import type { HostCapsResolved } from '../qemu/vm-spec.js';
-import { decide, exitReason, exitState, observedState, startFailureMessage, type Action, type VmFacts } from './decide.js';
-import { buildVmSpec, type HostNetwork } from './qemu-spec.js';
+import { decide, exitReason, exitState, observedState, type Action, type VmFacts } from './decide.js';
 import { VmSerial } from './serial-console.js';
-import { saveVmFile, vmDir, vmFilePath, type AgentPaths, type VmFile } from './state-files.js';
-import { lastRunStderr, VmRuntime, type QemuExit } from './vm-runtime.js';
+import { saveVmFile, vmDir, vmFilePath, type VmFile } from './state-files.js';
+import { VmRuntime, type QemuExit } from './vm-runtime.js';
 import { VmMigration } from './vm-migration.js';
-import { createMissingVolumes, findImage, missingVolumes, removeVolumes, VolumeReporter } from './volumes.js';
-
-export interface AgentContext {
-  paths: AgentPaths;
-  imagesDir: string;
-  /** Where port forwards without an address listen (default 127.0.0.1). */
-  forwardAddress?: string;
-  /** The bridge bridged VMs attach to (agent flag --bridge). */
-  bridge?: string;
-  caps: HostCapsResolved;
-  stopGraceMs: number;
-  log: Logger;
-  /** Something observable changed: report soon. */
-  changed(): void;
-  /** The VM was deleted for 'absent': forget it. */
-  removed(vmId: string): void;
-}
+import { createMissingVolumes, missingVolumes, VolumeReporter } from './volumes.js';
+import { deleteVmFiles, noteGoneWhileAway, startVmQemu } from './vm-lifecycle.js';
 
 export class VmSupervisor {
   readonly serial: VmSerial;
@@ -102,14 +86,7 @@ export class VmSupervisor {
 
   /** After an agent restart no QEMU was found: record how the last one ended. */
   noteGoneWhileAway(): void {
-    if (!this.file.running) return;
-    const stopped = this.file.stopRequestedAt !== undefined;
-    const stderr = lastRunStderr(this.dir);
-    const reason = stopped ? 'stopped on request' : `QEMU exited while the agent was down${stderr ? `; last stderr: ${stderr}` : ''}`;
-    this.file.lastExit = { state: stopped ? 'stopped' : 'crashed', reason };
-    this.file.running = false;
-    delete this.file.stopRequestedAt;
-    this.save();
+    if (noteGoneWhileAway(this.file, this.dir)) this.save();
   }
 
   /** After an agent restart a QEMU runs but cannot be controlled: say so, touch nothing. */
@@ -234,10 +211,6 @@ export class VmSupervisor {
     }
   }
 
-  private hostNetwork(): HostNetwork {
-    return { forwardAddress: this.ctx.forwardAddress ?? '127.0.0.1', ...(this.ctx.bridge ? { bridge: this.ctx.bridge } : {}) };
-  }
-
   private qemu(): VmRuntime {
     if (!this.runtime) throw new Error('no QEMU runs for this VM');
     return this.runtime;
@@ -255,24 +228,11 @@ export class VmSupervisor {
 
   /** Records the epoch on disk before spawning: at most one QEMU per epoch, even across agent crashes. */
   private async start(a: VmAssignment, incoming: boolean): Promise<void> {
-    const f = this.file;
-    Object.assign(f, { lastStartedEpoch: a.epoch, rebootSeqDone: a.rebootSeq, running: true });
-    for (const k of ['stopRequestedAt', 'lastExit', 'startError', 'guestReadyAt', 'qmpReadyAt', 'qemuStartMs'] as const) delete f[k];
-    this.save();
     this.starting = true;
-    this.ctx.changed();
     try {
-      const spec = { ...buildVmSpec(a, await findImage(this.ctx.imagesDir, a.spec.image), this.ctx.paths, this.hostNetwork()), incoming };
-      const { runtime, qemuStartMs } = await VmRuntime.start(spec, this.ctx.caps);
-      Object.assign(f, { qmpReadyAt: new Date().toISOString(), qemuStartMs });
+      const runtime = await startVmQemu(this.ctx, this.file, a, incoming, () => this.save());
       this.adopt(runtime);
       this.save();
-      this.log.info({ pid: runtime.pid, epoch: a.epoch, qemuStartMs }, 'QEMU started');
-    } catch (err) {
-      const message = startFailureMessage(err as Error & { stderrTail?: string });
-      Object.assign(f, { running: false, lastExit: { state: 'crashed', reason: message }, startError: { epoch: a.epoch, message } });
-      this.save();
-      throw err;
     } finally {
       this.starting = false;
     }
@@ -286,15 +246,8 @@ export class VmSupervisor {
   private async remove(all: boolean): Promise<void> {
     this.removing = true;
     try {
-      if (this.runtime) {
-        this.file.stopRequestedAt ??= Date.now();
-        await this.runtime.kill();
-        if (this.runtime && !this.runtime.hasExited) throw new Error(`QEMU ${this.runtime.pid} did not exit after SIGKILL`);
-      }
+      await deleteVmFiles(this.ctx, this.file, this.runtime, all);
       this.serial.disconnect();
-      const storage = this.file.assignment.spec.storage ?? 'local';
-      if (all || storage === 'local') await removeVolumes(this.ctx.paths, this.id, storage);
-      fs.rmSync(this.dir, { recursive: true, force: true });
     } catch (err) {
       this.removing = false;
       throw err;

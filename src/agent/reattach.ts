@@ -2,7 +2,7 @@
 // supervisor; a QEMU still running for it is re-attached (QMP, serial), and
 // one that is gone is recorded as stopped, or crashed if nobody stopped it.
 import type { Logger } from 'pino';
-import type { AgentContext } from './converge.js';
+import type { AgentContext } from './agent-context.js';
 import { VmSupervisor } from './converge.js';
 import { listVmIds, loadVmFile } from './state-files.js';
 import { removeRunFiles, VmRuntime } from './vm-runtime.js';

@@ -1,0 +1,26 @@
+// What every VM supervisor of the agent shares: the host's paths, QEMU
+// capabilities and network, and the callbacks into the agent.
+import type { Logger } from 'pino';
+import type { HostCapsResolved } from '../qemu/vm-spec.js';
+import type { HostNetwork } from './qemu-spec.js';
+import type { AgentPaths } from './state-files.js';
+
+export interface AgentContext {
+  paths: AgentPaths;
+  imagesDir: string;
+  /** Where port forwards without an address listen (default 127.0.0.1). */
+  forwardAddress?: string;
+  /** The bridge bridged VMs attach to (agent flag --bridge). */
+  bridge?: string;
+  caps: HostCapsResolved;
+  stopGraceMs: number;
+  log: Logger;
+  /** Something observable changed: report soon. */
+  changed(): void;
+  /** The VM was deleted for 'absent': forget it. */
+  removed(vmId: string): void;
+}
+
+export function hostNetworkOf(ctx: AgentContext): HostNetwork {
+  return { forwardAddress: ctx.forwardAddress ?? '127.0.0.1', ...(ctx.bridge ? { bridge: ctx.bridge } : {}) };
+}
