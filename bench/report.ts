@@ -1,6 +1,6 @@
 // The benchmark result format of shared/design.md, a percentile helper and
 // the printed table.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 
@@ -43,11 +43,22 @@ export function newResult(suite: string): BenchResult {
   return { suite, startedAt: new Date().toISOString(), machine: { cpus: cpus().length, kvm }, metrics: {} };
 }
 
-export function writeResult(r: BenchResult): string {
+/**
+ * Writes bench/results/<suite>.json. `partial`: only some of the suite ran
+ * (a filter); its metrics replace theirs in the last full result, marked with
+ * this run's start, and the rest is kept.
+ */
+export function writeResult(r: BenchResult, partial = false): string {
   const dir = new URL('./results/', import.meta.url).pathname;
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${r.suite}.json`);
-  writeFileSync(file, JSON.stringify(r, null, 2) + '\n');
+  let out = r;
+  if (partial && existsSync(file)) {
+    const previous = JSON.parse(readFileSync(file, 'utf8')) as BenchResult;
+    const marked = Object.fromEntries(Object.entries(r.metrics).map(([k, m]) => [k, { ...m, note: `${m.note ? `${m.note}; ` : ''}run ${r.startedAt}` }]));
+    out = { ...previous, metrics: { ...previous.metrics, ...marked } };
+  }
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   return file;
 }
 

@@ -19,7 +19,8 @@ process.env.DROVER_USE_DIST = '1';
 const result = newResult(name);
 const mod = await suites[name]!();
 await mod.run(result);
-const file = writeResult(result);
+// BENCH_LOADS (and any other filter of a suite) runs a part: merge it into the last full result.
+const file = writeResult(result, Boolean(process.env.BENCH_LOADS));
 printTable(result);
 console.log(`\nwrote ${file}`);
 process.exit(0);
