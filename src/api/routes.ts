@@ -47,6 +47,7 @@ export const routes = {
   hostMaintenance: route({ method: 'POST', path: '/v1/hosts/:name/maintenance', summary: 'Put a host in maintenance: no new VMs, every running VM live-migrated away', tags: ['hosts'], params: NameParams, body: Empty, response: Job, auth: 'admin' }),
   hostActivate: route({ method: 'POST', path: '/v1/hosts/:name/activate', summary: 'Bring a host out of maintenance (Ready again)', tags: ['hosts'], params: NameParams, body: Empty, response: Host, auth: 'admin' }),
   removeHost: route({ method: 'DELETE', path: '/v1/hosts/:name', summary: 'Remove a host from the pool: it turns Left and its agent credential stops working (refused while VMs are on it)', tags: ['hosts'], params: NameParams, response: Host, auth: 'admin' }),
+  getJoinToken: route({ method: 'GET', path: '/v1/join-token', summary: 'The token new host agents join with (drover host join)', tags: ['hosts'], response: Type.Object({ token: Type.String() }), auth: 'admin' }),
   getPool: route({ method: 'GET', path: '/v1/pool', summary: 'The capacity of the pool: hosts by state; CPU and memory total, reserved, used and free over the Ready hosts', tags: ['pool'], response: Pool, auth: 'admin' }),
   listImages: route({ method: 'GET', path: '/v1/images', summary: 'List images', tags: ['images'], response: Type.Array(Image), auth: 'admin' }),
   buildImage: route({ method: 'POST', path: '/v1/images/build', summary: 'Build an image from its recipe on every host', tags: ['images'], body: BuildImageRequest, response: Job, auth: 'admin' }),

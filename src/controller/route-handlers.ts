@@ -86,6 +86,7 @@ function vmHandlers(ctx: ControllerContext): Pick<Handlers, Exclude<VmRoutes, Mi
 function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes> {
   const { state, live } = ctx;
   return {
+    getJoinToken: async () => ({ token: ctx.secrets.joinToken }),
     listHosts: async () => withUsage(ctx, (await state.listHosts()).map((h) => toApiHost(h.data, live.lastSeen.get(h.id)))),
     hostMaintenance: async ({ params, reply }) => {
       const host = await mustFindHost(ctx, params.name);

@@ -5,6 +5,7 @@ import type { Host } from '../../api/resources.js';
 import { action, type Ctx } from '../context.js';
 import { writeLine, type CliIo } from '../io.js';
 import { age, formatBytes, mib, printJson, printTable, UsageError } from '../output.js';
+import { registerHostJoin } from './host-join.js';
 import { registerHostMaintenance } from './host-maintenance.js';
 
 export function hostCommand(io: CliIo): Command {
@@ -17,6 +18,7 @@ export function hostCommand(io: CliIo): Command {
     .argument('<host>', 'host name or id')
     .action(action(io, removeHost));
   registerHostMaintenance(host, io);
+  registerHostJoin(host, io);
   return host;
 }
 
