@@ -1,0 +1,78 @@
+// The cluster snapshot the planner works on, and its file format
+// (`drover snapshot`, `drover plan --snapshot FILE.json`). The field names
+// are a public contract: other tools produce this file. Keep them stable;
+// add optional fields only. Documented in docs/planner.md.
+
+export type HostPlanState = 'ready' | 'maintenance' | 'standby';
+
+export interface SnapshotHost {
+  id: string;
+  cpus: number;
+  memoryMiB: number;
+  state: HostPlanState;
+  labels?: Record<string, string>;
+  /** Local disk free for VMs whose disks live in the host's local pool. */
+  diskGiB?: number;
+  /** Resources held back for the host itself (not for VMs). */
+  reservedCpus?: number;
+  reservedMemoryMiB?: number;
+  /** Migrations this host may run at once (default policy.migrationsPerHost). */
+  maxMigrations?: number;
+  /** Seconds from power-on to Ready (for planning power-ons ahead of demand). */
+  bootSeconds?: number;
+}
+
+export interface SnapshotVm {
+  id: string;
+  cpus: number;
+  memoryMiB: number;
+  /** The host it runs on, or null when it is not placed yet. */
+  host: string | null;
+  /** Measured use, when known: cores busy and memory in use. Allocation is used otherwise. */
+  cpuUsage?: number;
+  memoryUsageMiB?: number;
+  /** Disk in the host's local pool (needs room on the host; moves cost more). */
+  localDiskGiB?: number;
+  /** Ids of groups (affinity/anti-affinity) it belongs to; groups also list their VMs. */
+  groups?: string[];
+  /** Restart elsewhere when its host fails (counts in HA admission). */
+  ha?: boolean;
+  /** HA restart priority: higher first (default 0). */
+  priority?: number;
+  /** Dirty rate in MiB/s when known (raises the cost of moving it). */
+  dirtyMiBs?: number;
+  /** Host labels it must / should run on: label key=value pairs. */
+  hostRules?: Array<{ labels: Record<string, string>; strength: 'must' | 'should' }>;
+  /** When it last moved (ms on the planner clock), for the balancer's cooldown. */
+  lastMovedAtMs?: number;
+}
+
+export interface SnapshotGroup {
+  id: string;
+  kind: 'affinity' | 'anti-affinity';
+  strength: 'must' | 'should';
+  vms: string[];
+}
+
+export interface PlannerPolicy {
+  /** Allocation may exceed capacity by this factor (cpu default 4, memory default 1 = off). */
+  overcommit?: { cpu?: number; memory?: number };
+  /** Fraction of capacity kept free on hosts left on by consolidation (default 0.2). */
+  headroom?: number;
+  /** Host failures HA admission must survive (default 1). */
+  failures?: number;
+  placement?: 'spread' | 'pack';
+  /** Balancer: imbalance above which it moves VMs (default 0.1), moves per pass (default 8), per-VM cooldown (default 1 h). */
+  balance?: { threshold?: number; maxMoves?: number; cooldownMs?: number; automation?: 'off' | 'recommend' | 'automatic' };
+  /** Migrations a host may run at once (default 2). */
+  migrationsPerHost?: number;
+}
+
+export interface ClusterSnapshot {
+  /** Planner clock, ms (the caller passes it; core never reads a clock). */
+  nowMs?: number;
+  hosts: SnapshotHost[];
+  vms: SnapshotVm[];
+  groups?: SnapshotGroup[];
+  policy?: PlannerPolicy;
+}
