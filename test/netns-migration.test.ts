@@ -3,11 +3,13 @@
 // A TCP stream from the guest must survive its live migration, and the
 // testbed must leave nothing behind.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Migration } from '../src/api/migration.js';
 import { DroverClient } from '../src/api/client.js';
 import { tapName } from '../src/host/network.js';
+import { cutLink, restoreHost } from '../src/testbed/faults.js';
 import { testbedDown, testbedUp, type TestbedState } from '../src/testbed/testbed.js';
 import { waitFor } from './harness.js';
 import { readStream } from './stream-reader.js';
@@ -78,6 +80,39 @@ describe.skipIf(!isRoot)('namespace testbed: bridged VMs', () => {
     await waitFor(() => !ipLinks(tb.hosts[0]!.ns!).includes(tap), 15_000, 'source TAP removed');
     expect(ipLinks(tb.hosts[1]!.ns!)).toContain(tap);
   }, 240_000);
+
+  it('gives a migration up when the target loses its link; the VM runs on where it was and the target is cleaned up', async () => {
+    const [from, to] = ['h0', 'h1'];
+    await client.call('createVm', { body: { name: 'br3', image: 'tiny', host: from, memoryMiB: 256, storage: 'shared', network: { mode: 'bridge' } } });
+    const vm = await waitFor(async () => {
+      const v = await client.call('getVm', { params: { name: 'br3' } });
+      return v.phase === 'Running' && v.guestReadyAt ? v : undefined;
+    }, 90_000, 'br3 running');
+    const address = vm.spec.network?.mode === 'bridge' ? vm.spec.network.address.split('/')[0]! : '';
+    const bootId = (await waitFor(() => guest(address, '/info').catch(() => undefined), 30_000, 'br3 answers')).json.bootId;
+    // A slow memory transfer (4 MiB/s), so the link is cut in the middle of it.
+    const r = await client.call('migrateVm', { params: { name: 'br3' }, body: { to, bandwidthMiBs: 4 } });
+    await waitFor(async () => (await client.call('getMigration', { params: { id: r.migration.id } })).state === 'transferring', 60_000, 'transferring');
+    await cutLink(tb, to);
+    try {
+      const m = await waitFor(async () => {
+        const x: Migration = await client.call('getMigration', { params: { id: r.migration.id } });
+        return ['completed', 'failed', 'cancelled'].includes(x.state) ? x : undefined;
+      }, 120_000, 'migration given up', 500);
+      expect(m.state).toBe('failed');
+      expect(m.error).toMatch(/no data moved/);
+      const after = await client.call('getVm', { params: { name: 'br3' } });
+      expect(after.hostId).toBe(await hostId(from));
+      expect(after.phase).toBe('Running');
+      expect((await guest(address, '/info')).json.bootId).toBe(bootId);
+    } finally {
+      await restoreHost(tb, to);
+    }
+    // Back on the network, the target hears that the migration is over and drops its half.
+    const targetDir = tb.hosts.find((h) => h.name === to)!.dir;
+    await waitFor(() => !existsSync(join(targetDir, 'vms', vm.id)), 60_000, 'target VM dir removed');
+    expect(ipLinks(tb.hosts.find((h) => h.name === to)!.ns!)).not.toContain(tapName(vm.id, 0));
+  }, 300_000);
 
   it('refuses a bridged VM with port forwards, naming the field', async () => {
     await expect(client.call('createVm', { body: { name: 'br2', image: 'tiny', network: { mode: 'bridge' }, ports: [{ hostPort: 18090, guestPort: 80 }] } })).rejects.toMatchObject({ field: 'ports' });

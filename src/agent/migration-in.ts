@@ -10,6 +10,7 @@ import type { MigrationAssignment, MigrationReportState } from '../api/migration
 import { cont } from '../qemu/commands.js';
 import { announceSelf, migrateIncoming, nbdExport, nbdServerStart, nbdServerStop, queryMigrate, setMigrationCapabilities } from '../qemu/migration.js';
 import type { QmpClient, QmpEvent } from '../qemu/qmp-client.js';
+import { incomingAfterRestart } from './migration-restart.js';
 
 export interface IncomingStatus {
   id: string;
@@ -47,6 +48,15 @@ export class IncomingMigration {
     const port = info['socket-address']?.[0]?.port;
     if (!port) throw new Error('QEMU did not tell the port it listens on for the migration');
     this.set({ state: 'listening', uri: `tcp:${host}:${port}` });
+  }
+
+  /** After an agent restart: catch up with what QEMU did while the agent was away (it kept receiving). */
+  async reattach(): Promise<void> {
+    const info = await queryMigrate(this.qmp).catch(() => undefined);
+    const next = incomingAfterRestart(this.status.state, info?.status);
+    this.log.info({ recorded: this.status.state, qemu: info?.status, next }, `incoming migration ${this.a.id} after the agent restart`);
+    if (next.state) this.set({ state: next.state, ...(next.error ? { error: next.error } : {}) });
+    if (next.resumeGuest) await this.resumeAndAnnounce();
   }
 
   /** The source handed over: end the NBD export, run the guest here, announce its MAC addresses. */

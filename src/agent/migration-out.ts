@@ -3,16 +3,20 @@
 // migration with the policy of src/core until it converges, and end the
 // mirrors once the guest stopped here. It never resumes a guest that the
 // target may have run; cancel() before the end leaves the guest running here.
+import net from 'node:net';
 import type { Logger } from 'pino';
 import type { MigrationAssignment, MigrationProgress, MigrationReportState, MigrationResult } from '../api/migration.js';
 import { initialSettings, initialState, nextStep, type PolicyAction, type PolicyConfig, type PolicyState } from '../core/migration-policy.js';
+import { observeProgress, startStallWatch, type StallWatch } from '../core/migration-stall.js';
 import {
   blockdevAddNbd, blockdevDel, blockdevMirror, blockJobCancel, jobDismiss, migrate, migrateCancel, migrateStartPostcopy,
   queryBlockJobs, queryMigrate, setMigrationCapabilities, setMigrationParameters, type BlockJobInfo, type MigrationInfo,
 } from '../qemu/migration.js';
 import type { QmpClient } from '../qemu/qmp-client.js';
+import { outgoingAfterRestart } from './migration-restart.js';
 
 const POLL_MS = 250;
+const NBD_PROBE_MS = 3000;
 const UNLIMITED_BANDWIDTH = 1024 ** 4; // 1 TiB/s: QEMU's default cap (128 MiB/s) would otherwise apply
 const MIRROR_END_MS = 60_000;
 
@@ -30,6 +34,9 @@ export class OutgoingMigration {
   private policy: PolicyState;
   private readonly cfg: PolicyConfig;
   private cancelRequested = false;
+  /** Progress of the data on the wire, and why we gave up when it stopped. */
+  private stall: StallWatch = startStallWatch(Date.now());
+  private stallReason: string | undefined;
   private mirrors: string[] = [];
 
   constructor(
@@ -50,14 +57,48 @@ export class OutgoingMigration {
 
   /** Runs to completed, failed or cancelled; never throws. */
   async run(): Promise<void> {
+    await this.guarded(() => this.transfer());
+  }
+
+  /**
+   * After an agent restart, with the state recorded before it: follow the
+   * migration QEMU still runs (or read back how it ended), or start it if
+   * the agent went away before it began. Never throws.
+   */
+  async resume(recorded: { state: MigrationReportState; path?: string[] }, guestRunning: boolean): Promise<void> {
+    if (recorded.path?.length) this.policy = { ...this.policy, path: [...recorded.path] };
+    this.status.path = this.policy.path;
+    await this.guarded(async () => {
+      const mode = outgoingAfterRestart(recorded.state, (await queryMigrate(this.qmp)).status, guestRunning);
+      this.mirrors = (await this.mirrorJobs()).map((j) => j.device.slice('mirror-'.length));
+      if (mode === 'keep') return this.set({ state: recorded.state });
+      if (mode === 'lost') throw new Error('the agent restarted during the migration and QEMU no longer knows of it');
+      if (mode === 'follow') {
+        this.set({ state: recorded.state === 'postcopy' ? 'postcopy' : 'transferring' });
+        return this.monitor();
+      }
+      // Not begun (or an earlier migration's end): drop what the first attempt set up, and begin.
+      await this.endMirrors(false);
+      return this.transfer();
+    });
+  }
+
+  private async transfer(): Promise<void> {
+    await this.configure();
+    if (this.a.storage === 'local') await this.mirrorDisks();
+    if (this.cancelRequested) return this.endCancelled('cancelled before the memory transfer began');
+    if (!this.a.targetUri) throw new Error('no target URI in the assignment');
+    await migrate(this.qmp, this.a.targetUri);
+    this.stall = startStallWatch(Date.now()); // RAM bytes count from 0 again after the disks
+    this.set({ state: 'transferring' });
+    // A cancel that came while `migrate` was on its way did not reach QEMU (it cancels only a transfer).
+    if (this.cancelRequested) await migrateCancel(this.qmp).catch((err: Error) => this.log.warn(`migrate_cancel: ${err.message}`));
+    await this.monitor();
+  }
+
+  private async guarded(work: () => Promise<void>): Promise<void> {
     try {
-      await this.configure();
-      if (this.a.storage === 'local') await this.mirrorDisks();
-      if (this.cancelRequested) return await this.endCancelled('cancelled before the memory transfer began');
-      if (!this.a.targetUri) throw new Error('no target URI in the assignment');
-      await migrate(this.qmp, this.a.targetUri);
-      this.set({ state: 'transferring' });
-      await this.monitor();
+      await work();
     } catch (err) {
       await this.abortMirrors();
       this.set({ state: this.cancelRequested ? 'cancelled' : 'failed', error: (err as Error).message });
@@ -84,6 +125,10 @@ export class OutgoingMigration {
   private async mirrorDisks(): Promise<void> {
     if (!this.a.nbd) throw new Error('local-storage migration without the target NBD address');
     this.set({ state: 'mirroring' });
+    // QEMU connects to an NBD server with its main loop blocked: check the target answers first.
+    await probeTcp(this.a.nbd.host, this.a.nbd.port, NBD_PROBE_MS).catch((err: Error) => {
+      throw new Error(`cannot reach the target's disk export at ${this.a.nbd?.host}:${this.a.nbd?.port}: ${err.message}`);
+    });
     for (const id of this.diskIds) {
       await blockdevAddNbd(this.qmp, `mig-${id}`, this.a.nbd, id);
       await blockdevMirror(this.qmp, `mirror-${id}`, `fmt-${id}`, `mig-${id}`);
@@ -96,8 +141,26 @@ export class OutgoingMigration {
       const gone = this.mirrors.find((id) => !jobs.some((j) => j.device === `mirror-${id}` && j.status !== 'concluded'));
       if (gone) throw new Error(`the disk mirror of ${gone} ended before it was in sync (the target went away?)`);
       if (this.cancelRequested) return;
+      const moved = jobs.reduce((sum, j) => sum + j.offset, 0);
+      const stall = observeProgress(this.stall, moved, Date.now());
+      this.stall = stall.watch;
+      if (stall.stalled) throw new Error(`the disk mirror stalled: ${stall.stalled}; the VM stays here`);
       await sleep(POLL_MS);
     }
+  }
+
+  /**
+   * Gives the migration up when no byte moved for a while (link down, target
+   * hung): TCP would retry for many minutes, and meanwhile the VM could not
+   * move elsewhere. QEMU resumes the guest here.
+   */
+  private async checkStall(movedBytes: number): Promise<void> {
+    const r = observeProgress(this.stall, movedBytes, Date.now());
+    this.stall = r.watch;
+    if (!r.stalled || this.stallReason) return;
+    this.stallReason = `${r.stalled}; the VM stays here`;
+    this.log.warn(`migration ${this.a.id}: ${this.stallReason}`);
+    await migrateCancel(this.qmp).catch((err: Error) => this.log.warn(`migrate_cancel: ${err.message}`));
   }
 
   private async monitor(): Promise<void> {
@@ -109,6 +172,7 @@ export class OutgoingMigration {
       if (status === 'postcopy-paused') throw new Error('postcopy was interrupted: the guest is paused on both hosts (see docs/migration.md)');
       const progress = progressOf(info);
       this.set({ progress, state: status === 'postcopy-active' ? 'postcopy' : 'transferring' });
+      if (status !== 'postcopy-active') await this.checkStall(progress.transferredBytes);
       await this.applyPolicy(info, progress);
       await sleep(POLL_MS);
     }
@@ -144,7 +208,7 @@ export class OutgoingMigration {
   private async endFailed(info: MigrationInfo): Promise<void> {
     await this.abortMirrors();
     if (this.cancelRequested) return this.set({ state: 'cancelled', error: 'cancelled on request' });
-    this.set({ state: 'failed', error: info['error-desc'] ?? 'the migration failed (the target went away?)' });
+    this.set({ state: 'failed', error: this.stallReason ?? info['error-desc'] ?? 'the migration failed (the target went away?)' });
   }
 
   private async endCancelled(why: string): Promise<void> {
@@ -210,4 +274,17 @@ function diskProgress(jobs: BlockJobInfo[]): Pick<MigrationProgress, 'diskRemain
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Resolves once a TCP connection to host:port opens (then closes it); rejects on error or after timeoutMs. */
+function probeTcp(host: string, port: number, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    socket.once('connect', () => {
+      socket.end();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
 }

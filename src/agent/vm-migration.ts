@@ -4,7 +4,6 @@
 import type { Logger } from 'pino';
 import type { MigrationAssignment, MigrationReport } from '../api/migration.js';
 import { cont } from '../qemu/commands.js';
-import { queryMigrate } from '../qemu/migration.js';
 import { IncomingMigration } from './migration-in.js';
 import { OutgoingMigration } from './migration-out.js';
 import type { VmFile } from './state-files.js';
@@ -48,11 +47,15 @@ export class VmMigration {
 
   /** Starts sending the guest to the target of `m`; runs in the background. */
   startOutgoing(m: MigrationAssignment, runtime: VmRuntime): void {
+    void this.outgoing(m, runtime).run();
+  }
+
+  private outgoing(m: MigrationAssignment, runtime: VmRuntime): OutgoingMigration {
     this.out = new OutgoingMigration(m, runtime.qmp, this.host.diskIds(), this.host.log, (s) => {
       if (s.state === 'completed') this.host.file.migratedOut = s.id;
       this.record({ id: s.id, role: 'source', state: s.state, progress: s.progress, path: s.path, result: s.result, error: s.error });
     });
-    void this.out.run();
+    return this.out;
   }
 
   /**
@@ -81,13 +84,19 @@ export class VmMigration {
 
   /** Target: QEMU started paused with -incoming defer; export the disks and listen. */
   async startIncoming(m: MigrationAssignment, runtime: VmRuntime): Promise<void> {
-    this.in = new IncomingMigration(m, runtime.qmp, this.host.diskIds(), this.host.log, (s) => this.record({ id: s.id, role: 'target', state: s.state, uri: s.uri, nbd: s.nbd, error: s.error }));
+    const incoming = this.incoming(m, runtime);
     try {
-      await this.in.listen();
+      await incoming.listen();
     } catch (err) {
       this.record({ id: m.id, role: 'target', state: 'failed', error: (err as Error).message });
       throw err;
     }
+  }
+
+  private incoming(m: MigrationAssignment, runtime: VmRuntime, restored?: MigrationReport): IncomingMigration {
+    const r = restored && { id: restored.id, state: restored.state, uri: restored.uri, nbd: restored.nbd, error: restored.error };
+    this.in = new IncomingMigration(m, runtime.qmp, this.host.diskIds(), this.host.log, (s) => this.record({ id: s.id, role: 'target', state: s.state, uri: s.uri, nbd: s.nbd, error: s.error }), r);
+    return this.in;
   }
 
   async switchover(runtime: VmRuntime | null): Promise<void> {
@@ -96,14 +105,20 @@ export class VmMigration {
     await this.in.switchover();
   }
 
-  /** After an agent restart: find out what became of a migration that was under way. */
+  /**
+   * After an agent restart, with its QEMU still running: take up the
+   * migration that was under way (QEMU kept migrating while we were away).
+   * The source follows the transfer to its end again (or starts it, if we
+   * went away before it began); the target catches up with its QEMU and can
+   * switch over as usual.
+   */
   async reattach(runtime: VmRuntime, assignment: MigrationAssignment | undefined): Promise<void> {
     const m = this.host.file.migration;
-    if (!m || m.role !== 'source' || this.migratedOut) return;
-    const info = await queryMigrate(runtime.qmp).catch(() => undefined);
-    if (info?.status === 'completed') this.host.file.migratedOut = m.id;
-    else if ((info?.status === 'active' || info?.status === 'postcopy-active') && assignment) this.startOutgoing(assignment, runtime);
-    else if (m.state !== 'completed' && m.state !== 'cancelled') this.record({ ...m, state: 'failed', error: m.error ?? 'the agent restarted during the migration and QEMU no longer migrates' });
+    if (!m) return;
+    const a: MigrationAssignment = assignment?.id === m.id && assignment.role === m.role ? assignment : { id: m.id, role: m.role, storage: this.host.file.assignment.spec.storage ?? 'local' };
+    if (m.role === 'target') return this.incoming(a, runtime, m).reattach();
+    if (this.migratedOut || m.state === 'completed' || m.state === 'failed' || m.state === 'cancelled') return;
+    void this.outgoing(a, runtime).resume(m, !runtime.paused);
   }
 
   /** The guest runs here as a normal VM now: forget the migration. */

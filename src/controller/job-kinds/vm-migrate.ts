@@ -130,6 +130,8 @@ async function switchover(ctx: StepContext, t: MigrationTimeouts): Promise<void>
 }
 
 async function releaseSource(ctx: StepContext, t: MigrationTimeouts, liveState: LiveState): Promise<void> {
+  // Run again after a crash that came after its last commit: the migration already ended, as completed.
+  if (await endedAs(ctx, 'completed')) return;
   await advance(ctx, stage('release-source'), { state: 'cleaning-up' });
   // The guest runs on the target; a source that does not confirm its cleanup (host down) is not a failure of the migration.
   const gone = await ctx.state.changes.waitUntil(async () => ((await currentMigration(ctx))?.sourceGone ? true : undefined), t.releaseMs, 'source cleanup', ctx.signal).then(() => true, () => false);
@@ -160,6 +162,12 @@ async function abort(ctx: StepContext, t: MigrationTimeouts, liveState: LiveStat
 async function lost(ctx: StepContext, rec: MigrationRecord): Promise<void> {
   const reason = `postcopy migration ${rec.id} was interrupted: the guest's memory was split between ${rec.source} and ${rec.target} and is lost; start the VM again`;
   await advance(ctx, (_vm, m) => ({ hostId: m.sourceHostId, epoch: m.sourceEpoch, phase: 'Failed', intent: 'stopped', forceStop: true, reason, migration: undefined }), { state: 'failed', error: reason });
+}
+
+/** The migration is no longer recorded on the VM and its record ended in `state`. */
+async function endedAs(ctx: StepContext, state: MigrationRecord['state']): Promise<boolean> {
+  const rec = await ctx.state.store.get<MigrationRecord>(KIND.migration, migrationIdOf(ctx));
+  return rec?.data.state === state && !(await currentMigration(ctx));
 }
 
 async function currentMigration(ctx: StepContext): Promise<VmMigrationState | undefined> {
