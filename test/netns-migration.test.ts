@@ -75,6 +75,8 @@ describe.skipIf(!isRoot)('namespace testbed: bridged VMs', () => {
     const moved = await client.call('getVm', { params: { name: 'br1' } });
     expect(moved.hostId).toBe(await hostId('h1'));
     expect(moved.spec.network).toEqual(net);
+    // Ready it was, and ready it stays (the target never sees the guest boot).
+    await waitFor(async () => (await client.call('getVm', { params: { name: 'br1' } })).guestReadyAt === vm.guestReadyAt, 15_000, 'guestReadyAt carried over');
     // The source's TAP is gone; the target has it on its bridge.
     const tap = tapName(vm.id, 0);
     await waitFor(() => !ipLinks(tb.hosts[0]!.ns!).includes(tap), 15_000, 'source TAP removed');

@@ -186,7 +186,13 @@ export class VmSupervisor {
       case 'migrate-cancel':
         return this.migration.cancelOutgoing(this.runtime);
       case 'switchover':
-        return this.migration.switchover(this.runtime);
+        await this.migration.switchover(this.runtime);
+        // The guest booted on the source: its readiness carries over (its marker will not be printed again).
+        if (a.migration?.guestReadyAt && !this.file.guestReadyAt) {
+          this.file.guestReadyAt = a.migration.guestReadyAt;
+          this.save();
+        }
+        return;
       case 'release':
         return this.remove(false);
       case 'pause':

@@ -108,6 +108,8 @@ export const MigrationAssignment = Type.Object({
   listenHost: Type.Optional(Type.String()),
   /** Target: the source handed over; resume the guest here. */
   switchover: Type.Optional(Type.Boolean()),
+  /** Target, with switchover: when the guest was ready on the source (it keeps being ready here). */
+  guestReadyAt: Type.Optional(Type.String()),
 });
 export type MigrationAssignment = Static<typeof MigrationAssignment>;
 

@@ -52,7 +52,7 @@ function targetAssignment(vm: VmRecord, m: VmMigrationState): VmAssignment {
   if (m.stage === 'release-source') return base;
   const migration: MigrationAssignment = {
     id: m.id, role: 'target', storage: m.storage, listenHost: m.listenHost, strategy: m.strategy, allowPostcopy: m.allowPostcopy,
-    ...(m.stage === 'switchover' ? { switchover: true } : {}),
+    ...(m.stage === 'switchover' ? { switchover: true, ...(m.guestReadyAt ? { guestReadyAt: m.guestReadyAt } : {}) } : {}),
   };
   return { ...base, power: 'running', migration };
 }

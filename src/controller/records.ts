@@ -27,6 +27,8 @@ export interface VmObserved {
 export interface VmMigrationState {
   id: string;
   stage: 'queued' | 'prepare' | 'transfer' | 'switchover' | 'release-source' | 'abort';
+  /** When the guest was ready on the source (kept at the switchover: the target never sees the guest boot). */
+  guestReadyAt?: string;
   sourceHostId: string;
   targetHostId: string;
   /** The source QEMU's start epoch, and the target's (a new one: every QEMU start gets its own fencing token). */

@@ -120,7 +120,7 @@ async function transfer(ctx: StepContext): Promise<void> {
 
 async function switchover(ctx: StepContext, t: MigrationTimeouts): Promise<void> {
   await advance(ctx, (vm, m) => (m.stage === 'transfer'
-    ? { hostId: m.targetHostId, epoch: m.targetEpoch, pid: undefined, migration: { ...m, stage: 'switchover' } }
+    ? { hostId: m.targetHostId, epoch: m.targetEpoch, pid: undefined, migration: { ...m, stage: 'switchover', ...(vm.guestReadyAt ? { guestReadyAt: vm.guestReadyAt } : {}) } }
     : {}), { state: 'switching-over' });
   await waitMigration(ctx, 'to run on the target', t.switchoverMs, (m, vm) => {
     if (vm.phase === 'Failed') throw new ApiError(ErrorCode.unavailable, `the target QEMU failed at switchover: ${vm.reason ?? 'see its agent log'}`);
