@@ -39,8 +39,8 @@ describe('assignments of a migrating VM', () => {
     expect(assignmentOf('h1', vm('switchover', 'h1'))).toMatchObject({ epoch: 4, migration: { role: 'target', switchover: true } });
     expect(assignmentOf('h0', vm('switchover', 'h1'))).toMatchObject({ epoch: 3, power: 'running', migration: { role: 'source' } });
     // The guest's readiness, as the source saw it, goes to the target with the switchover.
-    expect(assignmentOf('h1', vm('switchover', 'h1', { guestReadyAt: at })).migration?.guestReadyAt).toBe(at);
-    expect(assignmentOf('h1', vm('transfer', 'h0', { guestReadyAt: at })).migration?.guestReadyAt).toBeUndefined();
+    expect(assignmentOf('h1', vm('switchover', 'h1', { guestReadyAt: at }))?.migration?.guestReadyAt).toBe(at);
+    expect(assignmentOf('h1', vm('transfer', 'h0', { guestReadyAt: at }))?.migration?.guestReadyAt).toBeUndefined();
   });
 
   it('release-source: the source releases it, the target runs it as its own', () => {
