@@ -10,7 +10,8 @@ import { defaultMaxima } from '../core/vm-limits.js';
 import { StoreConflictError } from '../store/store.js';
 import type { ControllerContext } from './context.js';
 import { vmCreatedEvent } from './events.js';
-import { findPortClash, mostFreeMemory } from './placement.js';
+import { planPlacement } from './plan-placement.js';
+import { findPortClash } from './placement.js';
 import { KIND, nowIso, type HostRecord, type ImageRecord, type JobRecord, type VmRecord } from './records.js';
 import { createOp, type Versioned } from './state.js';
 import { hostsForNetwork, resolveNetwork } from './vm-network.js';
@@ -24,12 +25,11 @@ export async function createVm(ctx: ControllerContext, req: CreateVmRequest): Pr
   const image = await findImage(await state.listImages(), ready, req.image);
   const network = resolveNetwork(req, vms, ctx.bridgeRange);
   const candidates = hostsForNetwork(placementCandidates(ready, image, req), network);
-  const place = mostFreeMemory(candidates, vms);
-  if (!place) throw new ApiError(ErrorCode.unavailable, `no Ready host holds image "${image.name}"`, 'image');
+  if (candidates.length === 0) throw new ApiError(ErrorCode.unavailable, `no Ready host holds image "${image.name}"`, 'image');
+  const placed = planPlacement(candidates, vms, { cpus: req.cpus ?? 1, memoryMiB: req.memoryMiB ?? 256 });
+  if ('why' in placed) throw new ApiError(ErrorCode.unavailable, `not enough memory or CPU for the VM on any candidate host (${placed.why})`, 'memoryMiB');
+  const place = { host: placed.host };
   const sizes = checkSizes(req, place.host);
-  if (place.freeMiB < sizes.memoryMiB) {
-    throw new ApiError(ErrorCode.unavailable, `not enough memory: host ${place.host.name} has ${Math.max(0, place.freeMiB)} MiB free, the VM needs ${sizes.memoryMiB} MiB`, 'memoryMiB');
-  }
   const ports = normalizePorts(req.ports ?? []);
   await checkPorts(ctx, place.host, ports, vms);
   return commitNewVm(ctx, req, { ...buildSpec(req, image, sizes, ports), ...(network ? { network } : {}) }, place.host);
