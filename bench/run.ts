@@ -6,6 +6,8 @@ import { newResult, printTable, writeResult, type BenchResult } from './report.j
 const suites: Record<string, () => Promise<{ run: (r: BenchResult) => Promise<void> }>> = {
   lifecycle: () => import('./lifecycle.js'),
   migration: () => import('./migration.js'),
+  scheduler: () => import('./scheduler.js'),
+  sim: () => import('./sim.js'),
 };
 
 const name = process.argv[2];

@@ -7,7 +7,9 @@ import { hostCommand } from './commands/host.js';
 import { imageCommand } from './commands/image.js';
 import { jobCommand } from './commands/job.js';
 import { migrationCommand } from './commands/migration.js';
+import { planCommand, snapshotCommand } from './commands/plan.js';
 import { poolCommand } from './commands/pool.js';
+import { simCommand } from './commands/sim.js';
 import { testbedCommand } from './commands/testbed.js';
 import { vmCommand } from './commands/vm.js';
 import { processIo, type CliIo } from './io.js';
@@ -47,6 +49,9 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(inheritSettings(migrationCommand(io), program));
   program.addCommand(inheritSettings(testbedCommand(io), program));
   program.addCommand(inheritSettings(poolCommand(io), program));
+  program.addCommand(inheritSettings(simCommand(io), program));
+  program.addCommand(inheritSettings(planCommand(io), program));
+  program.addCommand(inheritSettings(snapshotCommand(io), program));
   return program;
 }
 

@@ -19,12 +19,19 @@ export interface ExplainedAction {
   scoreAfter?: number;
   /** The numbers the decision used (name -> value), for --explain. */
   numbers?: Record<string, number | string>;
+  /**
+   * Execution wave (0 first). Waves run in order; the actions of one wave may run at
+   * once. A wave holds at most maxMigrations migrations per host, and an action comes
+   * in a later wave than any earlier action that moved a VM off its target host.
+   */
+  wave?: number;
 }
 
 /** A VM the planner could not place or move, with the constraint that stopped it on each host (or host class). */
 export interface Unplaced {
   vm: string;
-  reasons: Array<{ hosts: string[]; constraint: string; detail: string }>;
+  /** One entry per host class (hosts stopped by the same constraint); `hosts` lists a few, `hostCount` counts them all. */
+  reasons: Array<{ hosts: string[]; constraint: string; detail: string; hostCount?: number }>;
 }
 
 export interface Plan {
@@ -33,4 +40,6 @@ export interface Plan {
   unplaced: Unplaced[];
   /** Summary figures (e.g. imbalance before/after, hosts on). */
   metrics: Record<string, number>;
+  /** Balancer automation level the plan was made under (also metrics.automation: 0 off, 1 recommend, 2 automatic). */
+  automation?: 'off' | 'recommend' | 'automatic';
 }

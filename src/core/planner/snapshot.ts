@@ -7,6 +7,8 @@ export type HostPlanState = 'ready' | 'maintenance' | 'standby';
 
 export interface SnapshotHost {
   id: string;
+  /** A name people use (`drover plan --goal evacuate:NAME` accepts it as well as the id). */
+  name?: string;
   cpus: number;
   memoryMiB: number;
   state: HostPlanState;
@@ -24,6 +26,8 @@ export interface SnapshotHost {
 
 export interface SnapshotVm {
   id: string;
+  /** A name people use, shown by --explain. */
+  name?: string;
   cpus: number;
   memoryMiB: number;
   /** The host it runs on, or null when it is not placed yet. */
@@ -66,6 +70,22 @@ export interface PlannerPolicy {
   balance?: { threshold?: number; maxMoves?: number; cooldownMs?: number; automation?: 'off' | 'recommend' | 'automatic' };
   /** Migrations a host may run at once (default 2). */
   migrationsPerHost?: number;
+  /**
+   * Balancer cost/benefit (docs/planner.md): a move's benefit is the imbalance it removes times
+   * `horizonS` (default 1800); its cost is its estimated migration time times `costWeight` (default 1),
+   * the time being memory / (bandwidthMiBs - dirty rate) plus local disk / bandwidthMiBs (default 1000 MiB/s).
+   * `hysteresis` (default 0.5): once a pass starts it goes on down to threshold * hysteresis.
+   */
+  balanceCost?: { horizonS?: number; costWeight?: number; bandwidthMiBs?: number; hysteresis?: number };
+  /** Power: how far ahead (ms, default 1 h) the forecast keeps hosts on; hosts always left on (default 1). */
+  power?: { lookaheadMs?: number; minHostsOn?: number };
+}
+
+/** Forecast cluster demand at a time: cores busy and memory in use over all VMs. */
+export interface ForecastPoint {
+  atMs: number;
+  cpu: number;
+  memoryMiB: number;
 }
 
 export interface ClusterSnapshot {
@@ -75,4 +95,6 @@ export interface ClusterSnapshot {
   vms: SnapshotVm[];
   groups?: SnapshotGroup[];
   policy?: PlannerPolicy;
+  /** Forecast or scheduled demand (the power planner wakes standby hosts ahead of it). */
+  forecast?: ForecastPoint[];
 }

@@ -1,0 +1,91 @@
+// Demand and power-on planning. Demand is the VMs' load (measured use, else
+// allocation): now, and forecast points (snapshot.forecast). The hosts on must
+// offer (1 - headroom) of their physical CPU and memory against it. When a
+// point's demand exceeds that, standby hosts are woken, each at
+// point.atMs - bootSeconds (default 300 s), or now if that is already past.
+import { round, type Ctx } from './context.js';
+import type { Model } from './model.js';
+import type { ExplainedAction } from './plan.js';
+
+export const DEFAULT_BOOT_SECONDS = 300;
+
+export interface Demand {
+  cpu: number;
+  memoryMiB: number;
+}
+
+/** The load of the VMs on ready hosts. */
+export function loadOnReady(m: Model): Demand {
+  const d = { cpu: 0, memoryMiB: 0 };
+  for (let h = 0; h < m.H; h++) {
+    if (!m.ready[h]) continue;
+    d.cpu += m.loadCpu[h]!;
+    d.memoryMiB += m.loadMem[h]!;
+  }
+  return d;
+}
+
+/** The largest demand, per resource, from now to now + lookaheadMs (now counts). */
+export function demandPeak(m: Model, now: Demand, lookaheadMs: number): Demand {
+  const t = m.snapshot.nowMs ?? 0;
+  const peak = { ...now };
+  for (const f of m.snapshot.forecast ?? []) {
+    if (f.atMs < t || f.atMs > t + lookaheadMs) continue;
+    peak.cpu = Math.max(peak.cpu, f.cpu);
+    peak.memoryMiB = Math.max(peak.memoryMiB, f.memoryMiB);
+  }
+  return peak;
+}
+
+interface Wake {
+  on: Demand;
+  queue: number[];
+  actions: ExplainedAction[];
+  short: Demand;
+}
+
+function wakeFor(ctx: Ctx, w: Wake, point: { atMs: number } & Demand, label: string): void {
+  const { m } = ctx;
+  const keep = 1 - m.policy.headroom;
+  const t = m.snapshot.nowMs ?? 0;
+  while ((w.on.cpu < point.cpu - 1e-6 || w.on.memoryMiB < point.memoryMiB - 1e-6) && w.queue.length > 0) {
+    const h = w.queue.shift()!;
+    const boot = m.snapshot.hosts[h]!.bootSeconds ?? DEFAULT_BOOT_SECONDS;
+    const atMs = Math.max(t, point.atMs - boot * 1000);
+    const late = point.atMs - boot * 1000 < t ? `; ${round((t - (point.atMs - boot * 1000)) / 1000, 0)} s late, so now` : '';
+    w.actions.push({
+      action: { kind: 'power-on', host: m.hostIds[h]!, atMs },
+      reason: `power: ${label} needs ${round(point.cpu, 2)} cores and ${round(point.memoryMiB, 0)} MiB with ${m.policy.headroom * 100}% headroom; the hosts on give ${round(w.on.cpu, 2)} cores and ${round(w.on.memoryMiB, 0)} MiB; ${m.hostName(h)} boots in ${boot} s${late}`,
+      numbers: { demandAtMs: point.atMs, demandCpu: round(point.cpu, 2), demandMemoryMiB: round(point.memoryMiB, 0), onCpuUsable: round(w.on.cpu, 2), onMemoryMiBUsable: round(w.on.memoryMiB, 0), bootSeconds: boot },
+    });
+    w.on.cpu += keep * m.physCpu[h]!;
+    w.on.memoryMiB += keep * m.physMem[h]!;
+  }
+  w.short.cpu = Math.max(w.short.cpu, point.cpu - w.on.cpu);
+  w.short.memoryMiB = Math.max(w.short.memoryMiB, point.memoryMiB - w.on.memoryMiB);
+}
+
+/**
+ * Power-on actions for the demand now and at each forecast point, over the
+ * hosts on after `asleep` went to standby. Candidates: hosts already in
+ * standby (largest first), then those of `asleep` (last put to sleep first).
+ */
+export function powerOns(ctx: Ctx, asleep: number[]): { actions: ExplainedAction[]; metrics: Record<string, number> } {
+  const { m } = ctx;
+  const keep = 1 - m.policy.headroom;
+  const t = m.snapshot.nowMs ?? 0;
+  const w: Wake = { on: { cpu: 0, memoryMiB: 0 }, queue: [], actions: [], short: { cpu: 0, memoryMiB: 0 } };
+  for (let h = 0; h < m.H; h++) {
+    if (!m.ready[h]) continue;
+    w.on.cpu += keep * m.physCpu[h]!;
+    w.on.memoryMiB += keep * m.physMem[h]!;
+  }
+  const standby: number[] = [];
+  for (let h = 0; h < m.H; h++) if (m.snapshot.hosts[h]!.state === 'standby') standby.push(h);
+  standby.sort((a, b) => m.physMem[b]! - m.physMem[a]! || m.physCpu[b]! - m.physCpu[a]! || a - b);
+  w.queue = [...standby, ...[...asleep].reverse()];
+  wakeFor(ctx, w, { atMs: t, ...loadOnReady(m) }, 'the load now');
+  const points = (m.snapshot.forecast ?? []).filter((f) => f.atMs >= t).sort((a, b) => a.atMs - b.atMs);
+  for (const f of points) wakeFor(ctx, w, { atMs: f.atMs, cpu: f.cpu, memoryMiB: f.memoryMiB }, `the forecast for ${round((f.atMs - t) / 1000, 0)} s from now`);
+  return { actions: w.actions, metrics: { powerOn: w.actions.length, shortfallCpu: round(Math.max(0, w.short.cpu), 2), shortfallMemoryMiB: round(Math.max(0, w.short.memoryMiB), 0) } };
+}
