@@ -1,4 +1,5 @@
 // One handler per entry of the route table in src/api/routes.ts, typed from it.
+import { standbyHost } from './host-standby.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, ErrorCode } from '../api/errors.js';
 import type { ImportImageRequest } from '../api/requests.js';
@@ -98,8 +99,12 @@ function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes> {
     },
     hostActivate: async ({ params }) => {
       const host = await mustFindHost(ctx, params.name);
-      if (host.state !== 'Maintenance' && host.state !== 'Ready') throw new ApiError(ErrorCode.conflict, `host ${host.name} is ${host.state}; only a host in Maintenance can be activated`);
+      if (!['Maintenance', 'Ready', 'Standby'].includes(host.state)) throw new ApiError(ErrorCode.conflict, `host ${host.name} is ${host.state}; only a host in Maintenance or Standby can be activated`);
       return toApiHost(await setHostState(ctx.state, host.id, 'Ready'), live.lastSeen.get(host.id));
+    },
+    hostStandby: async ({ params }) => {
+      const host = await standbyHost(ctx, await mustFindHost(ctx, params.name));
+      return toApiHost(host, live.lastSeen.get(host.id));
     },
     removeHost: async ({ params }) => {
       const host = await removeHost(ctx, params.name);

@@ -16,9 +16,13 @@ export function registerHostMaintenance(host: Command, io: CliIo): void {
     .option('--no-wait', 'return once the job is accepted')
     .action(action(io, maintenance));
   host.command('activate')
-    .description('Bring a host out of maintenance (Ready again)')
+    .description('Bring a host out of maintenance or standby (Ready again)')
     .argument('<host>', 'host name or id')
     .action(action(io, activate));
+  host.command('standby')
+    .description('Put an empty host in Standby: no new VMs, out of the pool capacity (refused while VMs run there)')
+    .argument('<host>', 'host name or id')
+    .action(action(io, standby));
 }
 
 /** The job's per-VM outcomes, one a line ("web: moved to h1", "db: not moved, it is Stopped ..."). */
@@ -59,6 +63,13 @@ function reportFailure(ctx: Ctx, name: string, job: Job, err: ApiError): never {
   const stuck = lines.filter((l) => l.includes('not moved')).length;
   if (stuck === 0) throw err;
   throw new ApiError(err.code, `${stuck} VM(s) could not be moved off host ${name}; it stays in maintenance (see the lines above, then retry or stop them)`);
+}
+
+async function standby(ctx: Ctx, _opts: object, name: string): Promise<void> {
+  checkHost(name);
+  const host = await ctx.client().call('hostStandby', { params: { name }, body: {} });
+  if (ctx.json) return printJson(ctx.io.stdout, host);
+  writeLine(ctx.io.stdout, `Host ${host.name} is ${host.state}; \`drover host activate ${host.name}\` brings it back`);
 }
 
 async function activate(ctx: Ctx, _opts: object, name: string): Promise<void> {
