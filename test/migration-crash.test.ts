@@ -109,8 +109,12 @@ async function expectSettled(x: Guest, m: Migration): Promise<void> {
   await waitFor(() => !leftOn(1 - here, x.id), 60_000, `nothing of ${x.name} left on h${1 - here}`);
   expect(qemuHostsOf(x.id)).toEqual([here]);
   expect(c.qemuPids()).toHaveLength(1); // one guest at a time in this file
-  const info = await waitFor(() => guestInfo(x.port, c.forwardAddress(here)).catch(() => undefined), 30_000, `${x.name} answers on h${here}`);
-  expect(info.bootId).toBe(x.bootId);
+  // On a failure the guest's console says why (a kernel BUG, a reboot).
+  const consoleTail = async () => `its serial console ends with:\n${(await c.client.call('vmLogs', { params: { name: x.name }, query: { bytes: 3000 } }).catch(() => ({ text: '' }))).text}`;
+  const info = await waitFor(() => guestInfo(x.port, c.forwardAddress(here)).catch(() => undefined), 90_000, `${x.name} answers on h${here}`).catch(async (err: Error) => {
+    throw new Error(`${err.message}; ${await consoleTail()}`);
+  });
+  if (info.bootId !== x.bootId) expect(info.bootId, await consoleTail()).toBe(x.bootId);
   // It ended once: the record does not change any more.
   expect((await c.client.call('getMigration', { params: { id: m.id } })).state).toBe(m.state);
   x.on = here;
@@ -169,52 +173,57 @@ describe('a party restarted while the memory transfer runs', () => {
     return migrationEnd(id);
   }
 
-  /** A restart of `party` while a fresh guest's memory transfer runs; then the migration must complete as usual. */
-  async function restartDuringTransfer(name: string, storage: 'shared' | 'local', restart: (x: Guest) => Promise<void>, meanwhile?: (x: Guest) => Promise<void>): Promise<Guest> {
+  /**
+   * A restart while a fresh guest's memory transfer runs; then the migration
+   * must complete as usual. `check` runs on the settled guest; the guest is
+   * deleted in any case, so a failure does not spill into the next case.
+   */
+  async function restartDuringTransfer(name: string, storage: 'shared' | 'local', restart: (x: Guest) => Promise<void>, meanwhile?: (x: Guest) => Promise<void>, check?: (x: Guest) => Promise<void>): Promise<void> {
     const x = await createGuest(name, storage);
-    const id = await slowTransfer(x);
-    await restart(x);
-    await meanwhile?.(x);
-    const m = await finish(x, id);
-    expect(m.state, m.error).toBe('completed');
-    await expectSettled(x, m);
-    return x;
+    try {
+      const id = await slowTransfer(x);
+      await restart(x);
+      await meanwhile?.(x);
+      const m = await finish(x, id);
+      expect(m.state, m.error).toBe('completed');
+      await expectSettled(x, m);
+      await check?.(x);
+    } finally {
+      await deleteGuest(x).catch(() => undefined); // a failure above is what counts
+    }
   }
 
   it('the controller: the transfer goes on without it, and the restarted controller finishes the migration', async () => {
-    const x = await restartDuringTransfer('mcrash-ctl', 'shared', async () => {
+    await restartDuringTransfer('mcrash-ctl', 'shared', async () => {
       await killProc(c.controller);
       await c.startController();
     });
-    await deleteGuest(x);
-  }, 300_000);
+  }, 360_000);
 
   it('the source agent: the restarted agent follows the transfer QEMU kept running to its end', async () => {
-    const x = await restartDuringTransfer('mcrash-src', 'shared', async (y) => {
-      await killProc(c.agents[y.on]);
-      await c.startAgent(y.on);
+    await restartDuringTransfer('mcrash-src', 'shared', async (x) => {
+      await killProc(c.agents[x.on]);
+      await c.startAgent(x.on);
     });
-    await deleteGuest(x);
-  }, 300_000);
+  }, 360_000);
 
   it('the target agent: the restarted agent catches up with the incoming QEMU and switches over', async () => {
-    const x = await restartDuringTransfer('mcrash-dst', 'shared', async (y) => {
-      await killProc(c.agents[1 - y.on]);
-      await c.startAgent(1 - y.on);
+    await restartDuringTransfer('mcrash-dst', 'shared', async (x) => {
+      await killProc(c.agents[1 - x.on]);
+      await c.startAgent(1 - x.on);
     });
-    await deleteGuest(x);
-  }, 300_000);
+  }, 360_000);
 
   it('the source agent, local storage: the disk mirror is followed too, and what the guest wrote meanwhile arrives', async () => {
     const stamp = 1000 + Math.floor(Math.random() * 9000);
-    const x = await restartDuringTransfer('mcrash-local', 'local', async (y) => {
-      await killProc(c.agents[y.on]);
-      await c.startAgent(y.on);
-    }, async (y) => {
+    await restartDuringTransfer('mcrash-local', 'local', async (x) => {
+      await killProc(c.agents[x.on]);
+      await c.startAgent(x.on);
+    }, async (x) => {
       // Written while the mirror runs under the restarted agent.
-      expect((await guestGet(y.port, `/counter?value=${stamp}`, 5000, c.forwardAddress(y.on))).status).toBe(200);
+      expect((await guestGet(x.port, `/counter?value=${stamp}`, 5000, c.forwardAddress(x.on))).status).toBe(200);
+    }, async (x) => {
+      expect((await guestGet(x.port, '/counter', 5000, c.forwardAddress(x.on))).json).toMatchObject({ value: stamp });
     });
-    expect((await guestGet(x.port, '/counter', 5000, c.forwardAddress(x.on))).json).toMatchObject({ value: stamp });
-    await deleteGuest(x);
-  }, 300_000);
+  }, 360_000);
 });
