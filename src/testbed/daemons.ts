@@ -68,9 +68,10 @@ export async function waitForLog(logFile: string, ready: RegExp, pid: number, ti
  */
 export function processesMentioning(dir: string): number[] {
   const mentions = (arg: string) => arg === dir || arg.includes(`${dir}/`);
+  const mine = ancestors();
   const pids: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid || Number(entry) === process.ppid) continue;
+    if (!/^\d+$/.test(entry) || mine.has(Number(entry))) continue;
     try {
       const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
       if (cmdline.split('\0').some(mentions)) pids.push(Number(entry));
@@ -92,4 +93,21 @@ export async function killAll(pids: number[], timeoutMs = 10_000): Promise<void>
   }
   const deadline = Date.now() + timeoutMs;
   while (pids.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
+
+/** This process and its ancestors (the shell that ran us may name the dir too): never ours to kill. */
+function ancestors(): Set<number> {
+  const found = new Set<number>([process.pid]);
+  let pid = process.ppid;
+  while (pid > 1 && !found.has(pid)) {
+    found.add(pid);
+    try {
+      // Field 4 of /proc/PID/stat is the parent; the command name (field 2) may hold spaces, so split after its ')'.
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      break;
+    }
+  }
+  return found;
 }
