@@ -1,17 +1,16 @@
 // The commands in-process against a fake controller that counts requests.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { routes } from '../api/routes.js';
-import { reply, FakeApi } from './test-support/fake-api.js';
+import { reply, FakeApi, useFakeApi } from './test-support/fake-api.js';
 import { run, sampleHost, sampleImage, sampleJob, sampleVm } from './test-support/samples.js';
 
 describe('drover commands against a fake controller', () => {
   let api: FakeApi;
   let env: Record<string, string>;
-  beforeAll(async () => {
-    api = await new FakeApi().start();
-    env = { DROVER_URL: api.url, DROVER_TOKEN: api.token };
+  useFakeApi((a, e) => {
+    api = a;
+    env = e;
   });
-  afterAll(() => api.stop());
   beforeEach(() => {
     api.requests.length = 0;
     api.on('listHosts', () => [sampleHost()]).on('listVms', () => [sampleVm(), sampleVm({ id: 'vm-2', name: 'db', phase: 'Stopped', hostId: null, spec: { ...sampleVm().spec, ports: [] } })]);

@@ -1,8 +1,8 @@
 // `drover vm migrate`, `drover migration ...` and `drover host maintenance|activate`
 // in-process against the fake controller.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Migration } from '../api/migration.js';
-import { FakeApi } from './test-support/fake-api.js';
+import { useFakeApi, type FakeApi } from './test-support/fake-api.js';
 import { run, sampleHost, sampleJob, sampleMigration, sampleVm } from './test-support/samples.js';
 
 const MiB = 1024 ** 2;
@@ -20,11 +20,10 @@ function sequence(api: FakeApi, states: Array<Partial<Migration>>): void {
 describe('drover vm migrate, migration, host maintenance', () => {
   let api: FakeApi;
   let env: Record<string, string>;
-  beforeAll(async () => {
-    api = await new FakeApi().start();
-    env = { DROVER_URL: api.url, DROVER_TOKEN: api.token };
+  useFakeApi((a, e) => {
+    api = a;
+    env = e;
   });
-  afterAll(() => api.stop());
   beforeEach(() => {
     api.requests.length = 0;
     api.on('migrateVm', () => ({ vm: sampleVm(), job: sampleJob({ id: 'job-7', kind: 'vm.migrate', state: 'running' }), migration: sampleMigration({ state: 'queued', result: undefined, path: [] }) }));

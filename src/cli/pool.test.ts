@@ -1,9 +1,9 @@
 // `drover pool show`, the usage columns of `drover host list`, and
 // `drover host remove`, in-process against the fake controller.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Pool } from '../api/pool.js';
 import { percent } from './commands/pool.js';
-import { FakeApi, reply } from './test-support/fake-api.js';
+import { FakeApi, reply, useFakeApi } from './test-support/fake-api.js';
 import { run, sampleHost } from './test-support/samples.js';
 
 const POOL: Pool = {
@@ -17,11 +17,10 @@ const USAGE = { cpus: 1, memoryMiB: 256, vms: 2, activeVms: 1 };
 describe('drover pool show, host list usage, host remove', () => {
   let api: FakeApi;
   let env: Record<string, string>;
-  beforeAll(async () => {
-    api = await new FakeApi().start();
-    env = { DROVER_URL: api.url, DROVER_TOKEN: api.token };
+  useFakeApi((a, e) => {
+    api = a;
+    env = e;
   });
-  afterAll(() => api.stop());
   beforeEach(() => {
     api.requests.length = 0;
     api.on('getPool', () => POOL);

@@ -1,10 +1,10 @@
 // The WebSocket commands: serial console (piped input, detach key), logs
 // --follow, and the event stream, against the fake controller.
 import { PassThrough, Readable } from 'node:stream';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { DroverEvent } from '../api/resources.js';
 import { newSuffix } from './commands/vm-logs.js';
-import { FakeApi, reply } from './test-support/fake-api.js';
+import { FakeApi, reply, useFakeApi } from './test-support/fake-api.js';
 import { run } from './test-support/samples.js';
 
 const event = (seq: number, kind: string, message: string): DroverEvent => ({ seq, at: '2024-01-01T00:00:00.000Z', kind, resource: 'web', message });
@@ -12,11 +12,10 @@ const event = (seq: number, kind: string, message: string): DroverEvent => ({ se
 describe('console, logs --follow and events', () => {
   let api: FakeApi;
   let env: Record<string, string>;
-  beforeAll(async () => {
-    api = await new FakeApi().start();
-    env = { DROVER_URL: api.url, DROVER_TOKEN: api.token };
+  useFakeApi((a, e) => {
+    api = a;
+    env = e;
   });
-  afterAll(() => api.stop());
   beforeEach(() => {
     api.requests.length = 0;
     api.wsRequests.length = 0;

@@ -4,6 +4,7 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { afterAll, beforeAll } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { routes, WS_PATHS, type RouteName } from '../../api/routes.js';
 
@@ -145,4 +146,17 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(text));
     req.on('error', reject);
   });
+}
+
+/**
+ * Starts a FakeApi before the tests of the calling file and stops it after;
+ * `use` receives it and the environment that points the CLI at it.
+ */
+export function useFakeApi(use: (api: FakeApi, env: Record<string, string>) => void): void {
+  let api: FakeApi | undefined;
+  beforeAll(async () => {
+    api = await new FakeApi().start();
+    use(api, { DROVER_URL: api.url, DROVER_TOKEN: api.token });
+  });
+  afterAll(() => api?.stop());
 }
