@@ -4,9 +4,11 @@
 //   - satisfy every must-constraint and HA admission (deficits never worsen),
 //   - together offer (1 - headroom) * capacity >= the peak demand over the
 //     forecast lookahead, and number at least power.minHostsOn.
-// A host that received VMs in the pass is not emptied later (no VM moves twice).
+// A host that received VMs in the pass is not emptied later (no VM moves twice),
+// nor one holding a VM still in its cooldown (no back and forth with the balancer).
 // Then standby hosts are woken ahead of demand (power.ts).
 import { attempt, restore, round, settle, unitsWhere, type Attempt, type Ctx } from './context.js';
+import { inCooldown } from './balance.js';
 import { haDeficit } from './ha.js';
 import type { ExplainedAction } from './plan.js';
 import { demandPeak, loadOnReady, type Demand } from './power.js';
@@ -49,6 +51,12 @@ function empty(ctx: Ctx, h: number): Attempt[] | null {
   return null;
 }
 
+/** A VM that moved within its cooldown stays where it is: consolidation must not undo the balancer's recent work. */
+function holdsCoolingVm(ctx: Ctx, h: number): boolean {
+  for (const v of ctx.m.hostVms[h]!) if (inCooldown(ctx, v)) return true;
+  return false;
+}
+
 function moveActions(ctx: Ctx, h: number, done: Attempt[]): ExplainedAction[] {
   const { m } = ctx;
   return done.flatMap((a) =>
@@ -86,7 +94,7 @@ export function consolidate(ctx: Ctx): { actions: ExplainedAction[]; standby: nu
   const candidates = ready.map((h) => ({ h, u: m.util(h), n: m.hostVms[h]!.size })).sort((a, b) => a.u - b.u || a.n - b.n || a.h - b.h);
   const standby: number[] = [];
   for (const { h } of candidates) {
-    if (pass.receivers.has(h) || !fits(ctx, pass, h, peak)) continue;
+    if (pass.receivers.has(h) || !fits(ctx, pass, h, peak) || holdsCoolingVm(ctx, h)) continue;
     const done = empty(ctx, h);
     if (!done) continue;
     pass.on--;
