@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DroverClient } from '../src/api/client.js';
 import { eventually } from '../src/controller/test-support/poll.js';
+import { isAlive } from '../src/testbed/daemons.js';
 
 export const REPO = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 export const IMAGES_DIR = process.env.DROVER_IMAGES_DIR ?? join(homedir(), '.cache', 'drover', 'images');
@@ -151,14 +152,7 @@ async function ensureTinyImage(client: DroverClient): Promise<void> {
   await waitFor(has, 15_000, 'tiny image reported');
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isAlive } from '../src/testbed/daemons.js';
 
 export function killPid(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   try {

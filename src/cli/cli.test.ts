@@ -7,12 +7,8 @@ import { run, sampleHost, sampleImage, sampleJob, sampleVm } from './test-suppor
 describe('drover commands against a fake controller', () => {
   let api: FakeApi;
   let env: Record<string, string>;
-  useFakeApi((a, e) => {
-    api = a;
-    env = e;
-  });
+  useFakeApi((a, e) => ([api, env] = [a, e]));
   beforeEach(() => {
-    api.requests.length = 0;
     api.on('listHosts', () => [sampleHost()]).on('listVms', () => [sampleVm(), sampleVm({ id: 'vm-2', name: 'db', phase: 'Stopped', hostId: null, spec: { ...sampleVm().spec, ports: [] } })]);
   });
 

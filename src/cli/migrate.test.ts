@@ -20,12 +20,8 @@ function sequence(api: FakeApi, states: Array<Partial<Migration>>): void {
 describe('drover vm migrate, migration, host maintenance', () => {
   let api: FakeApi;
   let env: Record<string, string>;
-  useFakeApi((a, e) => {
-    api = a;
-    env = e;
-  });
+  useFakeApi((a, e) => ([api, env] = [a, e]));
   beforeEach(() => {
-    api.requests.length = 0;
     api.on('migrateVm', () => ({ vm: sampleVm(), job: sampleJob({ id: 'job-7', kind: 'vm.migrate', state: 'running' }), migration: sampleMigration({ state: 'queued', result: undefined, path: [] }) }));
   });
 

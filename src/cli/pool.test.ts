@@ -17,12 +17,8 @@ const USAGE = { cpus: 1, memoryMiB: 256, vms: 2, activeVms: 1 };
 describe('drover pool show, host list usage, host remove', () => {
   let api: FakeApi;
   let env: Record<string, string>;
-  useFakeApi((a, e) => {
-    api = a;
-    env = e;
-  });
+  useFakeApi((a, e) => ([api, env] = [a, e]));
   beforeEach(() => {
-    api.requests.length = 0;
     api.on('getPool', () => POOL);
     api.on('listHosts', () => [sampleHost({ usage: USAGE }), sampleHost({ id: 'host-2', name: 'h9', state: 'Left', usage: { cpus: 0, memoryMiB: 0, vms: 0, activeVms: 0 } })]);
   });

@@ -12,12 +12,8 @@ const event = (seq: number, kind: string, message: string): DroverEvent => ({ se
 describe('console, logs --follow and events', () => {
   let api: FakeApi;
   let env: Record<string, string>;
-  useFakeApi((a, e) => {
-    api = a;
-    env = e;
-  });
+  useFakeApi((a, e) => ([api, env] = [a, e]));
   beforeEach(() => {
-    api.requests.length = 0;
     api.wsRequests.length = 0;
   });
 

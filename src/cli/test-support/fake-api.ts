@@ -4,7 +4,7 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { routes, WS_PATHS, type RouteName } from '../../api/routes.js';
 
@@ -149,14 +149,18 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /**
- * Starts a FakeApi before the tests of the calling file and stops it after;
- * `use` receives it and the environment that points the CLI at it.
+ * Starts a FakeApi before the tests of the calling file, forgets its
+ * recorded requests before each test, and stops it after; `use` receives it
+ * and the environment that points the CLI at it.
  */
 export function useFakeApi(use: (api: FakeApi, env: Record<string, string>) => void): void {
   let api: FakeApi | undefined;
   beforeAll(async () => {
     api = await new FakeApi().start();
     use(api, { DROVER_URL: api.url, DROVER_TOKEN: api.token });
+  });
+  beforeEach(() => {
+    if (api) api.requests.length = 0;
   });
   afterAll(() => api?.stop());
 }
