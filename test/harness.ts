@@ -1,7 +1,7 @@
 // Starts real Drover processes (controller + agents) in a temp DROVER_HOME for
 // integration tests, and tears down everything it started, by PID.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DroverClient } from '../src/api/client.js';
@@ -132,7 +132,12 @@ export async function startCluster(opts: { agents?: number; controllerEnv?: Reco
       await Promise.all(c.agents.map((a) => killProc(a)));
       await killProc(c.controller);
       for (const pid of c.qemuPids()) killPid(pid);
-      rmSync(home, { recursive: true, force: true });
+      // DROVER_TEST_KEEP=1 keeps the cluster's files and the daemons' output, to read after a failure.
+      if (process.env['DROVER_TEST_KEEP']) {
+        const out = [['controller', c.controller], ...c.agents.map((a, i) => [`agent-h${i}`, a] as const)] as const;
+        for (const [name, p] of out) if (p) writeFileSync(join(home, `${name}.log`), p.output());
+        console.log(`cluster files kept in ${home}`);
+      } else rmSync(home, { recursive: true, force: true });
     },
   };
   await c.startController(opts.controllerEnv);

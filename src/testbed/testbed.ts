@@ -166,9 +166,9 @@ export function readPid(file: string): number | undefined {
   return pid > 0 ? pid : undefined;
 }
 
+/** Builds it even when the hosts have one: the build reuses a cached image only if its recipe (the guest's files) still matches. */
 async function ensureTinyImage(client: DroverClient): Promise<void> {
   const has = async () => (await client.call('listImages')).some((i) => i.name === 'tiny' && i.hosts.length > 0);
-  if (await has()) return;
   const job = await client.call('buildImage', { body: { name: 'tiny' } });
   const done = await client.waitJob(job.id);
   if (done.state !== 'succeeded') throw new Error(`building the tiny image failed: ${done.error ?? done.state}`);
