@@ -7,9 +7,11 @@ import { BuildImageRequest, CreateVmRequest, IdParams, ImportImageRequest, LogsQ
 import { Host, Image, Job, Vm, Volume } from './resources.js';
 import { MigrateVmRequest, Migration } from './migration.js';
 import { Pool } from './pool.js';
+import { AutomationPass, AutomationSettings, AutomationSettingsUpdate } from './automation.js';
+import { ClusterSnapshotSchema } from './planner.js';
 
 export interface RouteDef {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   summary: string;
   tags: string[];
@@ -50,6 +52,11 @@ export const routes = {
   removeHost: route({ method: 'DELETE', path: '/v1/hosts/:name', summary: 'Remove a host from the pool: it turns Left and its agent credential stops working (refused while VMs are on it)', tags: ['hosts'], params: NameParams, response: Host, auth: 'admin' }),
   getJoinToken: route({ method: 'GET', path: '/v1/join-token', summary: 'The token new host agents join with (drover host join)', tags: ['hosts'], response: Type.Object({ token: Type.String() }), auth: 'admin' }),
   getPool: route({ method: 'GET', path: '/v1/pool', summary: 'The capacity of the pool: hosts by state; CPU and memory total, reserved, used and free over the Ready hosts', tags: ['pool'], response: Pool, auth: 'admin' }),
+  getSnapshot: route({ method: 'GET', path: '/v1/snapshot', summary: 'The live cluster as a planner snapshot (hosts, VMs with their usage, migrations in flight, the automation policy); drover snapshot writes it', tags: ['planner'], response: ClusterSnapshotSchema, auth: 'admin' }),
+  getAutomation: route({ method: 'GET', path: '/v1/automation', summary: 'The automation settings: balancer and power levels (off, recommend, automatic), pass interval, moves per pass', tags: ['automation'], response: AutomationSettings, auth: 'admin' }),
+  setAutomation: route({ method: 'PUT', path: '/v1/automation', summary: 'Change automation settings: the fields given change, the others keep their value', tags: ['automation'], body: AutomationSettingsUpdate, response: AutomationSettings, auth: 'admin' }),
+  runAutomation: route({ method: 'POST', path: '/v1/automation/run', summary: 'Run an automation pass now (or wait for the one running) and return what it decided', tags: ['automation'], body: Empty, response: AutomationPass, auth: 'admin' }),
+  listRecommendations: route({ method: 'GET', path: '/v1/recommendations', summary: 'What the latest automation pass decided: each action with its reason, numbers and outcome', tags: ['automation'], response: AutomationPass, auth: 'admin' }),
   listImages: route({ method: 'GET', path: '/v1/images', summary: 'List images', tags: ['images'], response: Type.Array(Image), auth: 'admin' }),
   buildImage: route({ method: 'POST', path: '/v1/images/build', summary: 'Build an image from its recipe on every host', tags: ['images'], body: BuildImageRequest, response: Job, auth: 'admin' }),
   importImage: route({ method: 'POST', path: '/v1/images/import', summary: "Import a user's disk file or kernel+initrd", tags: ['images'], body: ImportImageRequest, response: Job, auth: 'admin' }),

@@ -2,6 +2,7 @@
 // connection) error, 2 a usage error. `runCli` runs one command in-process
 // with injected I/O, so tests need not spawn.
 import { Command, CommanderError } from 'commander';
+import { automationCommand, recommendationsCommand } from './commands/automation.js';
 import { eventsCommand } from './commands/events.js';
 import { hostCommand } from './commands/host.js';
 import { imageCommand } from './commands/image.js';
@@ -52,6 +53,8 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(inheritSettings(simCommand(io), program));
   program.addCommand(inheritSettings(planCommand(io), program));
   program.addCommand(inheritSettings(snapshotCommand(io), program));
+  program.addCommand(inheritSettings(automationCommand(io), program));
+  program.addCommand(inheritSettings(recommendationsCommand(io), program));
   return program;
 }
 

@@ -22,7 +22,8 @@ describe('controller API surface', () => {
       const def = routes[name];
       const url = new URL(fillPath(def.path, { name: 'x', id: 'x' }), bed.ctl.url);
       for (const headers of [{}, { authorization: 'Bearer wrong' }] as Record<string, string>[]) {
-        const res = await fetch(url, { method: def.method, headers: { ...headers, ...(def.method === 'POST' ? { 'content-type': 'application/json' } : {}) }, body: def.method === 'POST' ? '{}' : undefined });
+        const withBody = def.method === 'POST' || def.method === 'PUT';
+        const res = await fetch(url, { method: def.method, headers: { ...headers, ...(withBody ? { 'content-type': 'application/json' } : {}) }, body: withBody ? '{}' : undefined });
         expect(res.status, `${name} ${JSON.stringify(headers)}`).toBe(401);
         expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
       }

@@ -3,6 +3,7 @@ import type { AddressRange } from '../core/ipv4.js';
 import type { Logger } from 'pino';
 import type { AgentClient } from './agent-client.js';
 import type { Assignments } from './assignments.js';
+import type { AutomationLoop } from './automation/loop.js';
 import type { JobRunner } from './jobs.js';
 import type { LiveState } from './live-state.js';
 import type { Reports } from './reports.js';
@@ -17,6 +18,8 @@ export interface ControllerContext {
   assignments: Assignments;
   reports: Reports;
   secrets: ControllerSecrets;
+  /** The balancer and power loop (settings, passes, the latest recommendations). */
+  automation: AutomationLoop;
   log: Logger;
   /** Where bridged VMs without an address get one (controller flag --bridge-range). */
   bridgeRange?: AddressRange;

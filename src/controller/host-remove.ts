@@ -63,6 +63,7 @@ export async function removeHost(ctx: ControllerContext, nameOrId: string): Prom
   });
   ctx.live.usedPorts.delete(removed.id);
   ctx.live.stats.delete(removed.id);
+  ctx.live.cpuRates.delete(removed.id);
   return removed;
 }
 

@@ -15,7 +15,31 @@ export class LiveState {
   /** Migration id → what its source last reported (progress, escalation path, result). */
   readonly migrations = new Map<string, MigrationLive>();
 
+  /** Host id → (VM id → cores busy, from the CPU time between its last two reports). */
+  readonly cpuRates = new Map<string, Map<string, number>>();
+  private readonly statsAt = new Map<string, number>();
+
   vmStats(hostId: string | null, vmId: string): VmStats | undefined {
     return hostId === null ? undefined : this.stats.get(hostId)?.get(vmId);
+  }
+
+  vmCpuRate(hostId: string | null, vmId: string): number | undefined {
+    return hostId === null ? undefined : this.cpuRates.get(hostId)?.get(vmId);
+  }
+
+  /** Replaces a host's VM stats with those of a report made at `atMs`, and derives each VM's CPU use since the last one. */
+  recordStats(hostId: string, next: Map<string, VmStats>, atMs: number): void {
+    const prev = this.stats.get(hostId);
+    const prevAt = this.statsAt.get(hostId);
+    const rates = new Map<string, number>();
+    const seconds = prevAt === undefined ? 0 : (atMs - prevAt) / 1000;
+    for (const [id, s] of next) {
+      const before = prev?.get(id);
+      // A new QEMU (restart, migration) starts its CPU time from 0: no rate until the next report.
+      if (before && seconds > 0 && s.cpuSeconds >= before.cpuSeconds) rates.set(id, (s.cpuSeconds - before.cpuSeconds) / seconds);
+    }
+    this.stats.set(hostId, next);
+    this.statsAt.set(hostId, atMs);
+    this.cpuRates.set(hostId, rates);
   }
 }

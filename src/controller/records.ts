@@ -15,6 +15,8 @@ export const KIND = {
   volume: 'volume',
   job: 'job',
   migration: 'migration',
+  /** Cluster automation: its settings (id 'settings') and what its last pass started (id 'pass'). */
+  automation: 'automation',
 } as const;
 
 export interface VmObserved {

@@ -21,10 +21,11 @@ export class Reports {
   ) {}
 
   async accept(hostId: string, report: HostReport): Promise<void> {
-    this.live.lastSeen.set(hostId, Date.now());
+    const now = Date.now();
+    this.live.lastSeen.set(hostId, now);
     this.live.usedPorts.set(hostId, report.usedPorts ?? []);
     if (report.inventory?.forwardAddress) this.live.forwardAddresses.set(hostId, report.inventory.forwardAddress);
-    this.live.stats.set(hostId, new Map(report.vms.flatMap((v) => (v.stats ? [[v.id, v.stats] as const] : []))));
+    this.live.recordStats(hostId, new Map(report.vms.flatMap((v) => (v.stats ? [[v.id, v.stats] as const] : []))), now);
     await retryOnConflict(() => this.commitReport(hostId, report));
   }
 

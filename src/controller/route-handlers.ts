@@ -1,5 +1,6 @@
 // One handler per entry of the route table in src/api/routes.ts, typed from it.
 import { standbyHost } from './host-standby.js';
+import { automationHandlers, type AutomationRoutes } from './automation/routes.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, ErrorCode } from '../api/errors.js';
 import type { ImportImageRequest } from '../api/requests.js';
@@ -33,7 +34,7 @@ type VmRoutes = 'listVms' | 'createVm' | 'getVm' | 'deleteVm' | 'startVm' | 'sto
 type MigrationRoutes = 'migrateVm' | 'cancelMigration' | 'listMigrations' | 'getMigration';
 
 export function routeHandlers(ctx: ControllerContext): Handlers {
-  return { ...vmHandlers(ctx), ...migrationHandlers(ctx), ...clusterHandlers(ctx) };
+  return { ...vmHandlers(ctx), ...migrationHandlers(ctx), ...automationHandlers(ctx), ...clusterHandlers(ctx) };
 }
 
 function accepted<T>(reply: FastifyReply, value: T): T {
@@ -84,7 +85,7 @@ function vmHandlers(ctx: ControllerContext): Pick<Handlers, Exclude<VmRoutes, Mi
   };
 }
 
-function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes> {
+function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes | AutomationRoutes> {
   const { state, live } = ctx;
   return {
     getJoinToken: async () => ({ token: ctx.secrets.joinToken }),

@@ -4,9 +4,7 @@
 import { Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Host, Vm } from '../../api/resources.js';
-import { plan, SnapshotError, validateSnapshot, type ClusterSnapshot, type PlanGoal, type SnapshotHost, type SnapshotVm } from '../../core/planner/index.js';
-import { usesResources } from '../../core/pool-capacity.js';
+import { plan, SnapshotError, validateSnapshot, type ClusterSnapshot, type PlanGoal } from '../../core/planner/index.js';
 import { action, type Ctx } from '../context.js';
 import { writeLine, type CliIo } from '../io.js';
 import { printJson, UsageError } from '../output.js';
@@ -32,7 +30,7 @@ export function planCommand(io: CliIo): Command {
 
 export function snapshotCommand(io: CliIo): Command {
   return new Command('snapshot')
-    .description('Write the live cluster\'s snapshot (hosts, VMs) as JSON for drover plan')
+    .description('Write the live cluster\'s snapshot (hosts, VMs with their usage and migrations in flight, the automation policy) as JSON for drover plan')
     .option('--out <file>', 'write it to this file (default: standard output)')
     .action(action(io, writeSnapshot));
 }
@@ -79,29 +77,9 @@ async function runPlan(ctx: Ctx, o: PlanOpts): Promise<void> {
   writeLine(ctx.io.stdout, renderPlan(result, o.explain === true));
 }
 
-const HOST_STATES: Partial<Record<Host['state'], SnapshotHost['state']>> = { Ready: 'ready', Maintenance: 'maintenance', Standby: 'standby' };
-
-/** Hosts in Ready, Maintenance or Standby that reported an inventory; VMs that hold resources. */
-export function toSnapshot(hosts: Host[], vms: Vm[], nowMs: number): ClusterSnapshot {
-  const out: ClusterSnapshot = { nowMs, hosts: [], vms: [] };
-  for (const h of hosts) {
-    const state = HOST_STATES[h.state];
-    if (!state || !h.inventory) continue;
-    out.hosts.push({ id: h.id, name: h.name, cpus: h.inventory.cpus, memoryMiB: h.inventory.memoryMiB, state });
-  }
-  for (const v of vms) {
-    if (!usesResources(v.phase)) continue;
-    const vm: SnapshotVm = { id: v.id, name: v.name, cpus: v.spec.cpus, memoryMiB: v.spec.memoryMiB, host: v.hostId };
-    if (v.stats) vm.memoryUsageMiB = Math.min(v.spec.memoryMiB, Math.round(v.stats.rssBytes / 1024 ** 2));
-    out.vms.push(vm);
-  }
-  return out;
-}
-
 async function writeSnapshot(ctx: Ctx, o: { out?: string }): Promise<void> {
-  const client = ctx.client();
-  const [hosts, vms] = await Promise.all([client.call('listHosts'), client.call('listVms')]);
-  const snapshot = toSnapshot(hosts, vms, Date.now());
+  // The controller builds it (src/controller/cluster-snapshot.ts), with the same code its automation plans from.
+  const snapshot = await ctx.client().call('getSnapshot');
   if (!o.out) return ctx.json ? printJson(ctx.io.stdout, snapshot) : writeLine(ctx.io.stdout, JSON.stringify(snapshot, null, 2));
   writeFileSync(resolve(ctx.io.cwd, o.out), JSON.stringify(snapshot, null, 2) + '\n');
   if (ctx.json) return printJson(ctx.io.stdout, { file: o.out, hosts: snapshot.hosts.length, vms: snapshot.vms.length });

@@ -9,7 +9,8 @@
 //   migration seconds = memoryMiB / (bandwidth - dirtyMiBs) + localDiskGiB * 1024 / bandwidth
 // (dirty rates at or above 90% of the bandwidth count as 10% of it is left).
 // A VM that moved less than cooldownMs ago (lastMovedAtMs against nowMs) is
-// not moved, nor are VMs that must share a host with others.
+// not moved, nor are VMs that must share a host with others, nor VMs whose
+// live migration is under way (migratingTo).
 import { needOf, ruleMatches, violation } from './constraints.js';
 import { round, type Ctx } from './context.js';
 import { haDeficit, haView } from './ha.js';
@@ -46,7 +47,7 @@ export function inCooldown(ctx: Ctx, v: number): boolean {
 }
 
 function movable(ctx: Ctx, v: number, moved: Set<number>): boolean {
-  return !moved.has(v) && ctx.units.members[ctx.units.unitOf[v]!]!.length === 1 && !inCooldown(ctx, v);
+  return !moved.has(v) && ctx.units.members[ctx.units.unitOf[v]!]!.length === 1 && !inCooldown(ctx, v) && !ctx.m.inFlight(v);
 }
 
 /** Should-rules VM v breaks on host h, counting it as placed nowhere. */

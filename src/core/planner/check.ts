@@ -5,7 +5,8 @@
 // action says, the target is ready, capacity (allocation against capacity
 // after reservation and overcommit, per resource) holds, must host rules and
 // must anti-affinity hold, HA deficits do not grow past max(0, before) (not
-// for restarts), and waves respect per-host migration limits. Must affinity is
+// for restarts), waves respect per-host migration limits, and no VM in flight
+// (migratingTo, counted on both hosts) is moved. Must affinity is
 // checked on the final state (its VMs move one at a time).
 import { resolvePolicy, type ResolvedPolicy } from './policy.js';
 import type { Plan } from './plan.js';
@@ -28,6 +29,13 @@ function membership(s: ClusterSnapshot): Map<string, Set<string>> {
 function used(s: ClusterSnapshot, hostId: string): { cpu: number; mem: number; disk: number; haCpu: number; haMem: number } {
   const u = { cpu: 0, mem: 0, disk: 0, haCpu: 0, haMem: 0 };
   for (const v of s.vms) {
+    // A VM in flight (migratingTo) counts on its target as well, not as HA there.
+    if (v.host !== hostId && v.migratingTo === hostId) {
+      u.cpu += v.cpus;
+      u.mem += v.memoryMiB;
+      u.disk += v.localDiskGiB ?? 0;
+      continue;
+    }
     if (v.host !== hostId) continue;
     u.cpu += v.cpus;
     u.mem += v.memoryMiB;
@@ -106,7 +114,7 @@ function step(s: ClusterSnapshot, a: Plan['actions'][number], p: ResolvedPolicy)
     const h = s.hosts.find((x) => x.id === act.host);
     const want = act.kind === 'power-on' ? 'standby' : 'ready';
     if (!h || h.state !== want) errors.push(`${act.kind} ${act.host}: host is ${h?.state ?? 'unknown'}, not ${want}`);
-    if (act.kind === 'standby' && s.vms.some((v) => v.host === act.host)) errors.push(`standby ${act.host}: it still has VMs`);
+    if (act.kind === 'standby' && s.vms.some((v) => v.host === act.host || v.migratingTo === act.host)) errors.push(`standby ${act.host}: it still has VMs`);
     next = withHost(s, act.host, act.kind === 'power-on' ? 'ready' : 'standby');
   } else {
     const vm = s.vms.find((v) => v.id === act.vm);
@@ -115,6 +123,7 @@ function step(s: ClusterSnapshot, a: Plan['actions'][number], p: ResolvedPolicy)
     const from = act.kind === 'place' ? null : act.from;
     if (vm.host !== from) errors.push(`${act.kind} ${vm.id}: it is on ${vm.host}, not ${from}`);
     if (act.kind === 'migrate' && from === to) errors.push(`migrate ${vm.id}: from and to are the same host`);
+    if (act.kind === 'migrate' && vm.migratingTo !== undefined) errors.push(`${act.kind} ${vm.id}: a live migration of it to ${vm.migratingTo} is under way`);
     if (act.kind === 'restart' && s.hosts.some((h) => h.id === from && h.state === 'ready')) errors.push(`restart ${vm.id}: its host ${from} is ready`);
     errors.push(...placementErrors(withVm(s, vm.id, { host: null }), vm, to, p));
     next = withVm(s, vm.id, act.kind === 'migrate' ? { host: to, lastMovedAtMs: s.nowMs ?? 0 } : { host: to });

@@ -5,7 +5,8 @@
 //   - together offer (1 - headroom) * capacity >= the peak demand over the
 //     forecast lookahead, and number at least power.minHostsOn.
 // A host that received VMs in the pass is not emptied later (no VM moves twice),
-// nor one holding a VM still in its cooldown (no back and forth with the balancer).
+// nor one holding a VM still in its cooldown (no back and forth with the balancer),
+// nor one a live migration under way leaves or enters (migratingTo).
 // Then standby hosts are woken ahead of demand (power.ts).
 import { attempt, restore, round, settle, unitsWhere, type Attempt, type Ctx } from './context.js';
 import { inCooldown } from './balance.js';
@@ -51,9 +52,13 @@ function empty(ctx: Ctx, h: number): Attempt[] | null {
   return null;
 }
 
-/** A VM that moved within its cooldown stays where it is: consolidation must not undo the balancer's recent work. */
-function holdsCoolingVm(ctx: Ctx, h: number): boolean {
-  for (const v of ctx.m.hostVms[h]!) if (inCooldown(ctx, v)) return true;
+/**
+ * A VM that moved within its cooldown stays where it is: consolidation must not undo the balancer's recent work.
+ * Nor is a host emptied while a live migration leaves it or comes to it.
+ */
+function pinned(ctx: Ctx, h: number): boolean {
+  if (ctx.m.incoming[h]! > 0) return true;
+  for (const v of ctx.m.hostVms[h]!) if (inCooldown(ctx, v) || ctx.m.inFlight(v)) return true;
   return false;
 }
 
@@ -94,7 +99,7 @@ export function consolidate(ctx: Ctx): { actions: ExplainedAction[]; standby: nu
   const candidates = ready.map((h) => ({ h, u: m.util(h), n: m.hostVms[h]!.size })).sort((a, b) => a.u - b.u || a.n - b.n || a.h - b.h);
   const standby: number[] = [];
   for (const { h } of candidates) {
-    if (pass.receivers.has(h) || !fits(ctx, pass, h, peak) || holdsCoolingVm(ctx, h)) continue;
+    if (pass.receivers.has(h) || !fits(ctx, pass, h, peak) || pinned(ctx, h)) continue;
     const done = empty(ctx, h);
     if (!done) continue;
     pass.on--;

@@ -27,7 +27,8 @@ export function evacuate(ctx: Ctx, h: number): GoalResult {
   const actions: ExplainedAction[] = [];
   const unplaced: Unplaced[] = [];
   const onHost = m.hostVms[h]!.size;
-  for (const members of unitsWhere(ctx, (v) => m.vmHost[v] === h, [...m.hostVms[h]!])) {
+  for (const v of m.hostVms[h]!) if (m.inFlight(v)) unplaced.push(inFlightEntry(ctx, v));
+  for (const members of unitsWhere(ctx, (v) => m.vmHost[v] === h && !m.inFlight(v), [...m.hostVms[h]!])) {
     const a = attempt(ctx, members, m.policy.placement);
     if (!a.choice) {
       unplaced.push(...unplacedOf(ctx, a));
@@ -45,6 +46,12 @@ export function evacuate(ctx: Ctx, h: number): GoalResult {
     }
   }
   return { actions, unplaced, metrics: { vmsOnHost: onHost, moved: actions.length, cannotMove: unplaced.length } };
+}
+
+/** A VM whose live migration is under way is not moved again: it is leaving already (or, if that fails, stays). */
+function inFlightEntry(ctx: Ctx, v: number): Unplaced {
+  const to = ctx.m.snapshot.vms[v]!.migratingTo!;
+  return { vm: ctx.m.vmIds[v]!, reasons: [{ hosts: [], constraint: 'in-flight', detail: `a live migration of it to ${to} is under way; it is not moved again`, hostCount: 0 }] };
 }
 
 export function haRestart(ctx: Ctx): GoalResult {

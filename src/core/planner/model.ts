@@ -45,6 +45,8 @@ export class Model {
   readonly haCpu: Float64Array;
   readonly haMem: Float64Array;
   readonly maxMigrations: Int32Array;
+  /** VMs migrating to the host (snapshot `migratingTo`): their amounts are counted here as well as on their source. */
+  readonly incoming: Int32Array;
   readonly hostVms: Array<Set<number>>;
   readonly hostGroups: Array<Map<number, number>>;
 
@@ -83,6 +85,7 @@ export class Model {
     [this.capCpu, this.capMem, this.capDisk, this.physCpu, this.physMem] = [f64(H), f64(H), f64(H), f64(H), f64(H)];
     [this.allocCpu, this.allocMem, this.allocDisk, this.loadCpu, this.loadMem, this.haCpu, this.haMem] = [f64(H), f64(H), f64(H), f64(H), f64(H), f64(H), f64(H)];
     this.maxMigrations = new Int32Array(H);
+    this.incoming = new Int32Array(H);
     this.hostVms = hosts.map(() => new Set<number>());
     this.hostGroups = hosts.map(() => new Map<number, number>());
     this.vmIds = vms.map((v) => v.id);
@@ -169,6 +172,24 @@ export class Model {
     }
     this.vmHost[v] = h;
     this.account(v, h, 1);
+    const to = this.snapshot.vms[v]!.migratingTo;
+    const t = to === undefined ? undefined : this.hostIndex.get(to);
+    if (t !== undefined && t !== h) this.addIncoming(v, t);
+  }
+
+  /** A VM in flight holds its allocation and load on its target too (never HA there: it is not running there yet). */
+  private addIncoming(v: number, t: number): void {
+    this.allocCpu[t]! += this.cpu[v]!;
+    this.allocMem[t]! += this.mem[v]!;
+    this.allocDisk[t]! += this.disk[v]!;
+    this.loadCpu[t]! += this.cpuLoad[v]!;
+    this.loadMem[t]! += this.memLoad[v]!;
+    this.incoming[t]!++;
+  }
+
+  /** A live migration of the VM is under way (snapshot `migratingTo`): no plan moves it. */
+  inFlight(v: number): boolean {
+    return this.snapshot.vms[v]!.migratingTo !== undefined;
   }
 
   /** Adds (sign 1) or removes (sign -1) a VM's amounts on a host, without touching the indexes. */

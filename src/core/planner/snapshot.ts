@@ -49,6 +49,11 @@ export interface SnapshotVm {
   hostRules?: Array<{ labels: Record<string, string>; strength: 'must' | 'should' }>;
   /** When it last moved (ms on the planner clock), for the balancer's cooldown. */
   lastMovedAtMs?: number;
+  /**
+   * A live migration of it to this host is under way: it counts on both its
+   * host and this one, and no plan moves it (docs/planner.md, "In flight").
+   */
+  migratingTo?: string;
 }
 
 export interface SnapshotGroup {

@@ -91,6 +91,7 @@ function checkVm(x: unknown, i: number, groupIds: Set<string>): string {
   for (const k of ['cpuUsage', 'memoryUsageMiB', 'localDiskGiB', 'dirtyMiBs']) num(v, k, f, 'non-negative', true);
   num(v, 'priority', f, 'number', true);
   num(v, 'lastMovedAtMs', f, 'number', true);
+  if (v.migratingTo !== undefined && (typeof v.migratingTo !== 'string' || v.migratingTo === '')) fail(`${f}.migratingTo`, 'must be a host id');
   if (v.ha !== undefined && typeof v.ha !== 'boolean') fail(`${f}.ha`, 'must be true or false');
   if (v.groups !== undefined) {
     arr(v.groups, `${f}.groups`).forEach((g, j) => {

@@ -1,0 +1,81 @@
+// `drover automation show|set|run` and `drover recommendations`, in-process
+// against the fake controller.
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { AutomationPass, AutomationSettings } from '../api/automation.js';
+import { FakeApi, reply, useFakeApi } from './test-support/fake-api.js';
+import { run } from './test-support/samples.js';
+
+const SETTINGS: AutomationSettings = { balance: 'recommend', power: 'off', intervalS: 300, maxMoves: 8 };
+const PASS: AutomationPass = {
+  at: '2026-01-01T00:00:00.000Z', trigger: 'timer', balance: 'recommend', power: 'off',
+  recommendations: [{
+    goal: 'balance', level: 'recommend', summary: 'migrate web from h1 to h2', state: 'recommended', wave: 0,
+    action: { kind: 'migrate', vm: 'vm-1', from: 'host-1', to: 'host-2' },
+    reason: 'balance: moving web from h1 (load 0.5 -> 0.25) to h2 (0 -> 0.25) lowers the imbalance 0.25 -> 0',
+    scoreBefore: 0.25, scoreAfter: 0, numbers: { memoryMiB: 512, migrationS: 0.51, net: 224.5 },
+  }],
+  metrics: { balance: { imbalanceBefore: 0.25, imbalanceAfter: 0, moves: 1 } },
+};
+
+describe('drover automation and drover recommendations', () => {
+  let api: FakeApi;
+  let env: Record<string, string>;
+  useFakeApi((a, e) => ([api, env] = [a, e]));
+  beforeEach(() => {
+    api.on('getAutomation', () => SETTINGS);
+    api.on('setAutomation', (req) => ({ ...SETTINGS, ...(req.body as object), updatedAt: '2026-01-01T00:00:00.000Z' }));
+    api.on('listRecommendations', () => PASS);
+    api.on('runAutomation', () => PASS);
+  });
+
+  it('shows the settings', async () => {
+    const r = await run(['automation', 'show'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^balance:\s+recommend\npower:\s+off\ninterval:\s+300 s\nmax moves:\s+8\nupdated:\s+\(defaults\)\n$/);
+  });
+
+  it('sends only the options given, parsed, and prints the result', async () => {
+    const r = await run(['automation', 'set', '--balance', 'Automatic', '--max-moves', '3'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(api.requests.map((q) => [q.route, q.method, q.body])).toEqual([['setAutomation', 'PUT', { balance: 'automatic', maxMoves: 3 }]]);
+    expect(r.stdout).toMatch(/balance:\s+automatic\n/);
+  });
+
+  it('refuses a bad level or number before sending anything, naming the option (exit 2)', async () => {
+    const level = await run(['automation', 'set', '--power', 'sometimes'], { env });
+    expect(level.code).toBe(2);
+    expect(level.stderr).toBe('error: --power "sometimes" is not an automation level\n  field: --power\n  allowed: off, recommend, automatic\n');
+    const interval = await run(['automation', 'set', '--interval', '5'], { env });
+    expect(interval.code).toBe(2);
+    expect(interval.stderr).toContain('--interval "5" is not a whole number from 10 to 86400');
+    expect((await run(['automation', 'set'], { env })).code).toBe(2);
+    expect(api.count()).toBe(0);
+  });
+
+  it('prints the controller\'s refusal with its field (exit 1)', async () => {
+    api.on('setAutomation', () => reply(400, { error: { code: 'invalid', message: 'intervalS must be >= 10', field: 'intervalS', allowed: '>= 10' } }));
+    const r = await run(['automation', 'set', '--interval', '10'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('field: intervalS');
+  });
+
+  it('lists the latest recommendations, and explains them', async () => {
+    const r = await run(['recommendations'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Pass at 2026-01-01T00:00:00.000Z (timer): balance recommend, power off\n');
+    expect(r.stdout).toMatch(/GOAL\s+WAVE\s+ACTION\s+STATE\s+DETAIL\nbalance\s+0\s+migrate web from h1 to h2\s+recommended/);
+    expect(r.stdout).toContain('balance: imbalanceBefore=0.25 imbalanceAfter=0 moves=1');
+    const e = await run(['recommendations', '--explain'], { env });
+    expect(e.stdout).toContain('1. migrate web from h1 to h2 (balance, wave 0): recommended\n   balance: moving web from h1');
+    expect(e.stdout).toContain('   score 0.25 -> 0  memoryMiB=512  migrationS=0.51  net=224.5');
+  });
+
+  it('runs a pass on request; says when none has run yet', async () => {
+    const r = await run(['automation', 'run', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(PASS);
+    expect(api.requests.map((q) => q.route)).toEqual(['runAutomation']);
+    api.on('listRecommendations', () => ({ trigger: 'none', balance: 'off', power: 'off', recommendations: [], metrics: {} }));
+    expect((await run(['recommendations'], { env })).stdout).toBe('No automation pass has run yet (drover automation run runs one now).\n');
+  });
+});

@@ -1,0 +1,118 @@
+// `drover automation show|set|run` (the balancer and power levels: off,
+// recommend, automatic) and `drover recommendations` (what the latest pass
+// decided, --explain for the reasons and numbers). docs/automation.md.
+import { Command } from 'commander';
+import { AUTOMATION_LEVELS, AutomationLimits as L, type AutomationLevel, type AutomationPass, type AutomationSettings, type AutomationSettingsUpdate, type Recommendation } from '../../api/automation.js';
+import { action, type Ctx } from '../context.js';
+import { writeLine, type CliIo } from '../io.js';
+import { printJson, renderFields, renderTable, UsageError } from '../output.js';
+import { parseCount } from '../parse.js';
+
+interface SetOptions {
+  balance?: string;
+  power?: string;
+  interval?: string;
+  maxMoves?: string;
+}
+
+export function automationCommand(io: CliIo): Command {
+  const cmd = new Command('automation').description('How far the balancer and the power planner act on their own: off, recommend, automatic');
+  cmd.command('show').description('Show the automation settings').action(action(io, showSettings));
+  cmd.command('set')
+    .description('Change automation settings (the options left out keep their value)')
+    .option('--balance <level>', `balancer: ${AUTOMATION_LEVELS.join(', ')} (default recommend)`)
+    .option('--power <level>', `power (consolidation, standby, power-on): ${AUTOMATION_LEVELS.join(', ')} (default off)`)
+    .option('--interval <seconds>', `seconds between passes, ${L.minIntervalS}-${L.maxIntervalS} (default 300)`)
+    .option('--max-moves <n>', `migrations the balancer plans per pass, ${L.minMaxMoves}-${L.maxMaxMoves} (default 8)`)
+    .addHelpText('after', '\nExamples:\n  drover automation set --balance automatic\n  drover automation set --power recommend --interval 600')
+    .action(action(io, setSettings));
+  cmd.command('run').description('Run a pass now and print what it decided').option('--explain', 'show the reason and the numbers behind each action')
+    .action(action(io, runPass));
+  return cmd;
+}
+
+export function recommendationsCommand(io: CliIo): Command {
+  return new Command('recommendations')
+    .description('What the latest automation pass decided: each action, its outcome, and (--explain) why')
+    .option('--explain', 'show the reason and the numbers behind each action')
+    .action(action(io, showRecommendations));
+}
+
+function parseLevel(text: string, option: string): AutomationLevel {
+  const level = AUTOMATION_LEVELS.find((l) => l === text.trim().toLowerCase());
+  if (!level) throw new UsageError(`${option} "${text}" is not an automation level`, option, AUTOMATION_LEVELS.join(', '));
+  return level;
+}
+
+/** The request body from the flags; every bad flag is a UsageError (exit 2) before anything is sent. */
+export function buildSettingsUpdate(o: SetOptions): AutomationSettingsUpdate {
+  const body: AutomationSettingsUpdate = {};
+  if (o.balance !== undefined) body.balance = parseLevel(o.balance, '--balance');
+  if (o.power !== undefined) body.power = parseLevel(o.power, '--power');
+  if (o.interval !== undefined) body.intervalS = parseCount(o.interval, '--interval', L.minIntervalS, L.maxIntervalS);
+  if (o.maxMoves !== undefined) body.maxMoves = parseCount(o.maxMoves, '--max-moves', L.minMaxMoves, L.maxMaxMoves);
+  if (Object.keys(body).length === 0) throw new UsageError('nothing to set', '--balance', 'at least one of --balance, --power, --interval, --max-moves');
+  return body;
+}
+
+function renderSettings(s: AutomationSettings): string {
+  return renderFields([['balance', s.balance], ['power', s.power], ['interval', `${s.intervalS} s`], ['max moves', s.maxMoves], ['updated', s.updatedAt ?? '(defaults)']]);
+}
+
+async function showSettings(ctx: Ctx): Promise<void> {
+  const s = await ctx.client().call('getAutomation');
+  if (ctx.json) return printJson(ctx.io.stdout, s);
+  writeLine(ctx.io.stdout, renderSettings(s));
+}
+
+async function setSettings(ctx: Ctx, o: SetOptions): Promise<void> {
+  const s = await ctx.client().call('setAutomation', { body: buildSettingsUpdate(o) });
+  if (ctx.json) return printJson(ctx.io.stdout, s);
+  writeLine(ctx.io.stdout, renderSettings(s));
+}
+
+async function runPass(ctx: Ctx, o: { explain?: boolean }): Promise<void> {
+  const p = await ctx.client().call('runAutomation', { body: {} });
+  if (ctx.json) return printJson(ctx.io.stdout, p);
+  writeLine(ctx.io.stdout, renderPass(p, o.explain === true));
+}
+
+async function showRecommendations(ctx: Ctx, o: { explain?: boolean }): Promise<void> {
+  const p = await ctx.client().call('listRecommendations');
+  if (ctx.json) return printJson(ctx.io.stdout, p);
+  writeLine(ctx.io.stdout, renderPass(p, o.explain === true));
+}
+
+function numbers(r: Recommendation): string {
+  const parts = Object.entries(r.numbers ?? {}).map(([k, v]) => `${k}=${v}`);
+  if (r.scoreBefore !== undefined && r.scoreAfter !== undefined) parts.unshift(`score ${r.scoreBefore} -> ${r.scoreAfter}`);
+  return parts.join('  ');
+}
+
+function explained(recs: Recommendation[]): string {
+  return recs.flatMap((r, i) => {
+    const lines = [`${i + 1}. ${r.summary} (${r.goal}, wave ${r.wave ?? 0}): ${r.state}${r.detail ? `: ${r.detail}` : ''}`, `   ${r.reason}`];
+    const n = numbers(r);
+    if (n) lines.push(`   ${n}`);
+    return lines;
+  }).join('\n');
+}
+
+function metricsLine(name: string, m: Record<string, number> | undefined): string[] {
+  return m ? [`${name}: ${Object.entries(m).map(([k, v]) => `${k}=${v}`).join(' ')}`] : [];
+}
+
+export function renderPass(p: AutomationPass, explain: boolean): string {
+  if (!p.at) return 'No automation pass has run yet (drover automation run runs one now).';
+  const lines = [`Pass at ${p.at} (${p.trigger}): balance ${p.balance}, power ${p.power}`];
+  if (p.skipped) lines.push(`Planned nothing: ${p.skipped}`);
+  if (p.error) lines.push(`Failed: ${p.error}`);
+  if (!p.skipped && !p.error && p.recommendations.length === 0) lines.push('Nothing to do: the planner found no action worth taking');
+  if (p.recommendations.length > 0) {
+    const rows = p.recommendations.map((r) => [r.goal, r.wave ?? 0, r.summary, r.state, r.migrationId ?? r.detail ?? '']);
+    lines.push(explain ? explained(p.recommendations) : renderTable(['goal', 'wave', 'action', 'state', 'detail'], rows));
+  }
+  const metrics = [...metricsLine('balance', p.metrics.balance), ...metricsLine('power', p.metrics.power)];
+  if (metrics.length) lines.push('', ...metrics);
+  return lines.join('\n');
+}

@@ -1,0 +1,94 @@
+// The live cluster as a planner snapshot (src/core/planner/snapshot.ts), for
+// the automation loop and for GET /v1/snapshot (`drover snapshot`): hosts in
+// Ready, Maintenance and Standby that reported an inventory; the VMs that
+// hold resources, with their measured use where the agents report it; VMs in
+// a live migration marked in flight (counted on both hosts, never moved
+// again); and when each VM last finished a migration, for the cooldown.
+import type { HostStateName } from '../api/resources.js';
+import type { ClusterSnapshot, PlannerPolicy, SnapshotHost, SnapshotVm } from '../core/planner/index.js';
+import { usesResources } from '../core/pool-capacity.js';
+import type { ControllerContext } from './context.js';
+import { KIND, type HostRecord, type MigrationRecord, type VmRecord, type VolumeRecord } from './records.js';
+
+const HOST_STATES: Partial<Record<HostStateName, SnapshotHost['state']>> = { Ready: 'ready', Maintenance: 'maintenance', Standby: 'standby' };
+const MIB = 1024 ** 2;
+const GIB = 1024 ** 3;
+
+/** What the agents last measured of a VM: cores busy and resident memory. */
+export interface VmUsage {
+  cpuCores?: number;
+  rssBytes?: number;
+}
+
+export interface SnapshotSources {
+  hosts: readonly HostRecord[];
+  vms: readonly VmRecord[];
+  migrations: readonly MigrationRecord[];
+  volumes: readonly VolumeRecord[];
+  usage: (vm: VmRecord) => VmUsage;
+  nowMs: number;
+  policy?: PlannerPolicy;
+}
+
+function snapshotHost(h: HostRecord): SnapshotHost | undefined {
+  const state = HOST_STATES[h.state];
+  if (!state || !h.inventory) return undefined;
+  return { id: h.id, name: h.name, cpus: h.inventory.cpus, memoryMiB: h.inventory.memoryMiB, state };
+}
+
+/** VM id → when its latest completed migration ended (ms). */
+function lastMoves(migrations: readonly MigrationRecord[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of migrations) {
+    if (m.state !== 'completed') continue;
+    const at = Date.parse(m.updatedAt);
+    if (Number.isFinite(at) && at > (out.get(m.vmId) ?? -Infinity)) out.set(m.vmId, at);
+  }
+  return out;
+}
+
+/** VM id → GiB its local-pool volumes hold (what a migration must mirror). */
+function localDisk(volumes: readonly VolumeRecord[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const v of volumes) if (v.pool === 'local') out.set(v.vmId, (out.get(v.vmId) ?? 0) + v.actualSizeBytes / GIB);
+  return out;
+}
+
+function snapshotVm(v: VmRecord, usage: VmUsage, lastMovedAtMs: number | undefined, diskGiB: number | undefined): SnapshotVm {
+  const vm: SnapshotVm = { id: v.id, name: v.name, cpus: v.spec.cpus, memoryMiB: v.spec.memoryMiB, host: v.hostId };
+  if (usage.cpuCores !== undefined) vm.cpuUsage = Math.round(Math.min(v.spec.cpus, Math.max(0, usage.cpuCores)) * 1000) / 1000;
+  if (usage.rssBytes !== undefined) vm.memoryUsageMiB = Math.min(v.spec.memoryMiB, Math.round(usage.rssBytes / MIB));
+  if (diskGiB !== undefined && diskGiB > 0) vm.localDiskGiB = Math.round(diskGiB * 1000) / 1000;
+  if (lastMovedAtMs !== undefined) vm.lastMovedAtMs = lastMovedAtMs;
+  if (v.migration && v.migration.targetHostId !== v.hostId) vm.migratingTo = v.migration.targetHostId;
+  return vm;
+}
+
+/** Pure: the snapshot of the given records (ordered as given). */
+export function buildClusterSnapshot(src: SnapshotSources): ClusterSnapshot {
+  const moved = lastMoves(src.migrations);
+  const disk = localDisk(src.volumes);
+  const out: ClusterSnapshot = { nowMs: src.nowMs, hosts: src.hosts.flatMap((h) => snapshotHost(h) ?? []), vms: [] };
+  for (const v of src.vms) {
+    if (!usesResources(v.phase)) continue;
+    out.vms.push(snapshotVm(v, src.usage(v), moved.get(v.id), disk.get(v.id)));
+  }
+  if (src.policy) out.policy = src.policy;
+  return out;
+}
+
+/** The snapshot of the cluster now, from the store and the agents' latest reports. */
+export async function liveClusterSnapshot(ctx: ControllerContext, nowMs: number, policy?: PlannerPolicy): Promise<ClusterSnapshot> {
+  const [hosts, vms, migrations, volumes] = await Promise.all([
+    ctx.state.listHosts(), ctx.state.listVms(), ctx.state.store.list<MigrationRecord>(KIND.migration), ctx.state.listVolumes(),
+  ]);
+  const usage = (v: VmRecord): VmUsage => {
+    const stats = ctx.live.vmStats(v.hostId, v.id);
+    const cpuCores = ctx.live.vmCpuRate(v.hostId, v.id);
+    return { ...(cpuCores !== undefined ? { cpuCores } : {}), ...(stats ? { rssBytes: stats.rssBytes } : {}) };
+  };
+  return buildClusterSnapshot({
+    hosts: hosts.map((h) => h.data), vms: vms.map((v) => v.data), migrations: migrations.map((m) => m.data), volumes: volumes.map((v) => v.data),
+    usage, nowMs, ...(policy ? { policy } : {}),
+  });
+}
