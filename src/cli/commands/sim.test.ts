@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { plan } from '../../core/planner/index.js';
 import { simplePlanner } from '../../sim/test-support/simple-planner.js';
 import { printError } from '../output.js';
 import { Collector, run } from '../test-support/samples.js';
@@ -27,16 +26,6 @@ async function runSim(argv: string[]): Promise<{ code: number; stdout: string; s
     return { code: 0, stdout: stdout.text, stderr: stderr.text };
   } catch (err) {
     return { code: printError(stderr, err), stdout: stdout.text, stderr: stderr.text };
-  }
-}
-
-/** Whether src/core/planner's plan() is built: the stub throws "not built yet". */
-function realPlannerBuilt(): boolean {
-  try {
-    plan({ hosts: [], vms: [] }, 'place');
-    return true;
-  } catch (err) {
-    return !/not built yet/.test(String(err));
   }
 }
 
@@ -71,9 +60,8 @@ describe('drover sim run', () => {
     expect(missing.stderr).toMatch(/^error: scenario nope\.yaml: cannot read scenario .*nope\.yaml: ENOENT/);
   });
 
-  // The one test of the simulator with the real planner (src/core/planner): skipped only while
-  // plan() is the stub that throws "not built yet".
-  it.skipIf(!realPlannerBuilt())('runs the shipped small scenarios with the real planner (skipped while src/core/planner plan() is "not built yet")', async () => {
+  // The simulator with the real planner (src/core/planner) on the shipped scenarios.
+  it('runs the shipped small scenarios with the real planner', async () => {
     for (const name of ['small-diurnal', 'power-savings', 'failure']) {
       const r = await run(['sim', 'run', `scenarios/${name}.yaml`, '--out', join(dir, `real-${name}`), '--json'], { cwd: REPO });
       expect(r.stderr, name).toBe('');
