@@ -1,6 +1,7 @@
 // Request bodies of the user-facing operations.
 import { Type, type Static } from 'typebox';
 import { VM_LIMITS as L } from '../core/vm-limits.js';
+import { HaPriority, HostRulesInput } from './labels.js';
 import { Ipv4Cidr, Name, StoragePoolName } from './resources.js';
 
 export const CreateVmRequest = Type.Object({
@@ -33,8 +34,26 @@ export const CreateVmRequest = Type.Object({
   ])),
   /** Start the VM once created (default true). */
   start: Type.Optional(Type.Boolean({ default: true })),
+  /** Restart it elsewhere when its host fails (default false). */
+  ha: Type.Optional(Type.Boolean()),
+  /** HA restart priority, higher first (default 0). */
+  haPriority: Type.Optional(HaPriority),
+  /** Host labels it must (or should) run on (strength default must). */
+  hostRules: Type.Optional(HostRulesInput),
+  /** Groups (by name) it joins; placement honours them. */
+  groups: Type.Optional(Type.Array(Name, { maxItems: 16 })),
 });
 export type CreateVmRequest = Static<typeof CreateVmRequest>;
+
+/** PATCH /v1/vms/:name: the placement settings to change; the fields left out keep their value. */
+export const UpdateVmRequest = Type.Object({
+  ha: Type.Optional(Type.Boolean()),
+  haPriority: Type.Optional(HaPriority),
+  /** Replaces the VM's host rules ([] removes them all). */
+  hostRules: Type.Optional(HostRulesInput),
+});
+export type UpdateVmRequest = Static<typeof UpdateVmRequest>;
+export const UPDATE_VM_FIELDS = ['ha', 'haPriority', 'hostRules'] as const;
 
 export const StopVmRequest = Type.Object({
   force: Type.Optional(Type.Boolean({ description: 'kill QEMU instead of an ACPI power-down' })),

@@ -5,6 +5,7 @@ import { Type, type Static } from 'typebox';
 import { NAME_PATTERN } from '../core/names.js';
 import { VM_PHASES, type VmPhase } from '../core/phase.js';
 import { VM_LIMITS } from '../core/vm-limits.js';
+import { HaPriority, HostRuleSchema, LabelMap } from './labels.js';
 
 export const Name = Type.String({ pattern: NAME_PATTERN, minLength: 1, maxLength: 63, description: "1-63 lowercase letters, digits and '-'" });
 export const IsoTime = Type.String({ description: 'ISO-8601 time' });
@@ -60,6 +61,12 @@ export const VmSpec = Type.Object({
   storage: Type.Optional(StoragePoolName),
   /** Absent: user-mode networking. */
   network: Type.Optional(VmNetwork),
+  /** Restart it elsewhere when its host fails (the HA work uses it; it counts in HA admission). Absent: false. */
+  ha: Type.Optional(Type.Boolean()),
+  /** HA restart priority, higher first. Absent: 0. */
+  haPriority: Type.Optional(HaPriority),
+  /** Host labels it must (or should) run on. Absent: any host. */
+  hostRules: Type.Optional(Type.Array(HostRuleSchema)),
 });
 export type VmSpec = Static<typeof VmSpec>;
 
@@ -135,6 +142,8 @@ export const Host = Type.Object({
   /** Where the controller reaches the agent's own small API (console, logs, images). */
   agentUrl: Type.String(),
   inventory: Type.Optional(HostInventory),
+  /** Labels (key=value) VM host rules match (PUT /v1/hosts/:name/labels). */
+  labels: Type.Optional(LabelMap),
   lastSeenAt: Type.Optional(IsoTime),
   createdAt: IsoTime,
   /** Computed when listed, never stored. */

@@ -3,7 +3,9 @@
 // them by key: no RPC name or path is a loose string outside src/api.
 import { Type, type Static, type TSchema } from 'typebox';
 import { AssignmentsQuery, AssignmentsResponse, HostReport, JoinRequest, JoinResponse } from './agent-protocol.js';
-import { BuildImageRequest, CreateVmRequest, IdParams, ImportImageRequest, LogsQuery, NameParams, StopVmRequest } from './requests.js';
+import { BuildImageRequest, CreateVmRequest, IdParams, ImportImageRequest, LogsQuery, NameParams, StopVmRequest, UpdateVmRequest } from './requests.js';
+import { CreateGroupRequest, Group, GroupMembersRequest } from './groups.js';
+import { HostLabelsRequest } from './labels.js';
 import { Host, Image, Job, Vm, Volume } from './resources.js';
 import { MigrateVmRequest, Migration } from './migration.js';
 import { Pool } from './pool.js';
@@ -11,7 +13,7 @@ import { AutomationPass, AutomationSettings, AutomationSettingsUpdate } from './
 import { ClusterSnapshotSchema } from './planner.js';
 
 export interface RouteDef {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   summary: string;
   tags: string[];
@@ -34,6 +36,7 @@ export const routes = {
   listVms: route({ method: 'GET', path: '/v1/vms', summary: 'List VMs', tags: ['vms'], response: Type.Array(Vm), auth: 'admin' }),
   createVm: route({ method: 'POST', path: '/v1/vms', summary: 'Create (and by default start) a VM', tags: ['vms'], body: CreateVmRequest, response: VmWithJob, auth: 'admin' }),
   getVm: route({ method: 'GET', path: '/v1/vms/:name', summary: 'Show a VM by name or id', tags: ['vms'], params: NameParams, response: Vm, auth: 'admin' }),
+  updateVm: route({ method: 'PATCH', path: '/v1/vms/:name', summary: 'Change placement settings of a VM (ha, haPriority, hostRules); the fields left out keep their value', tags: ['vms'], params: NameParams, body: UpdateVmRequest, response: Vm, auth: 'admin' }),
   deleteVm: route({ method: 'DELETE', path: '/v1/vms/:name', summary: 'Stop a VM and delete it with its volumes', tags: ['vms'], params: NameParams, response: VmWithJob, auth: 'admin' }),
   startVm: route({ method: 'POST', path: '/v1/vms/:name/start', summary: 'Start a VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),
   stopVm: route({ method: 'POST', path: '/v1/vms/:name/stop', summary: 'Stop a VM (ACPI power-down, or kill with force)', tags: ['vms'], params: NameParams, body: StopVmRequest, response: VmWithJob, auth: 'admin' }),
@@ -46,11 +49,18 @@ export const routes = {
   getMigration: route({ method: 'GET', path: '/v1/migrations/:id', summary: 'Show a migration with its live progress', tags: ['migrations'], params: IdParams, response: Migration, auth: 'admin' }),
   vmLogs: route({ method: 'GET', path: '/v1/vms/:name/logs', summary: 'Tail of the serial console log', tags: ['vms'], params: NameParams, query: LogsQuery, response: Type.Object({ text: Type.String() }), auth: 'admin' }),
   listHosts: route({ method: 'GET', path: '/v1/hosts', summary: 'List hosts', tags: ['hosts'], response: Type.Array(Host), auth: 'admin' }),
+  getHost: route({ method: 'GET', path: '/v1/hosts/:name', summary: 'Show a host by name or id', tags: ['hosts'], params: NameParams, response: Host, auth: 'admin' }),
+  setHostLabels: route({ method: 'PUT', path: '/v1/hosts/:name/labels', summary: 'Set and remove labels of a host (the labels not named stay); VM host rules match them', tags: ['hosts'], params: NameParams, body: HostLabelsRequest, response: Host, auth: 'admin' }),
   hostMaintenance: route({ method: 'POST', path: '/v1/hosts/:name/maintenance', summary: 'Put a host in maintenance: no new VMs, every running VM live-migrated away', tags: ['hosts'], params: NameParams, body: Empty, response: Job, auth: 'admin' }),
   hostStandby: route({ method: 'POST', path: '/v1/hosts/:name/standby', summary: 'Put an empty host in Standby: no new VMs, out of the pool capacity (activate brings it back)', tags: ['hosts'], params: NameParams, body: Empty, response: Host, auth: 'admin' }),
   hostActivate: route({ method: 'POST', path: '/v1/hosts/:name/activate', summary: 'Bring a host out of maintenance (Ready again)', tags: ['hosts'], params: NameParams, body: Empty, response: Host, auth: 'admin' }),
   removeHost: route({ method: 'DELETE', path: '/v1/hosts/:name', summary: 'Remove a host from the pool: it turns Left and its agent credential stops working (refused while VMs are on it)', tags: ['hosts'], params: NameParams, response: Host, auth: 'admin' }),
   getJoinToken: route({ method: 'GET', path: '/v1/join-token', summary: 'The token new host agents join with (drover host join)', tags: ['hosts'], response: Type.Object({ token: Type.String() }), auth: 'admin' }),
+  listGroups: route({ method: 'GET', path: '/v1/groups', summary: 'List VM groups (affinity, anti-affinity) with what breaks them now', tags: ['groups'], response: Type.Array(Group), auth: 'admin' }),
+  createGroup: route({ method: 'POST', path: '/v1/groups', summary: 'Create a VM group (affinity or anti-affinity, must or should); members that break it already are reported in violations', tags: ['groups'], body: CreateGroupRequest, response: Group, auth: 'admin' }),
+  getGroup: route({ method: 'GET', path: '/v1/groups/:name', summary: 'Show a VM group', tags: ['groups'], params: NameParams, response: Group, auth: 'admin' }),
+  deleteGroup: route({ method: 'DELETE', path: '/v1/groups/:name', summary: 'Delete a VM group (its VMs stay where they are)', tags: ['groups'], params: NameParams, response: Group, auth: 'admin' }),
+  changeGroupMembers: route({ method: 'POST', path: '/v1/groups/:name/members', summary: 'Add VMs to a group and remove VMs from it', tags: ['groups'], params: NameParams, body: GroupMembersRequest, response: Group, auth: 'admin' }),
   getPool: route({ method: 'GET', path: '/v1/pool', summary: 'The capacity of the pool: hosts by state; CPU and memory total, reserved, used and free over the Ready hosts', tags: ['pool'], response: Pool, auth: 'admin' }),
   getSnapshot: route({ method: 'GET', path: '/v1/snapshot', summary: 'The live cluster as a planner snapshot (hosts, VMs with their usage, migrations in flight, the automation policy); drover snapshot writes it', tags: ['planner'], response: ClusterSnapshotSchema, auth: 'admin' }),
   getAutomation: route({ method: 'GET', path: '/v1/automation', summary: 'The automation settings: balancer and power levels (off, recommend, automatic), pass interval, moves per pass', tags: ['automation'], response: AutomationSettings, auth: 'admin' }),

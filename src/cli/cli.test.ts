@@ -9,7 +9,7 @@ describe('drover commands against a fake controller', () => {
   let env: Record<string, string>;
   useFakeApi((a, e) => ([api, env] = [a, e]));
   beforeEach(() => {
-    api.on('listHosts', () => [sampleHost()]).on('listVms', () => [sampleVm(), sampleVm({ id: 'vm-2', name: 'db', phase: 'Stopped', hostId: null, spec: { ...sampleVm().spec, ports: [] } })]);
+    api.on('listGroups', () => []).on('listHosts', () => [sampleHost()]).on('listVms', () => [sampleVm(), sampleVm({ id: 'vm-2', name: 'db', phase: 'Stopped', hostId: null, spec: { ...sampleVm().spec, ports: [] } })]);
   });
 
   it('lists VMs as a table and as compact JSON', async () => {

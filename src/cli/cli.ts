@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { automationCommand, recommendationsCommand } from './commands/automation.js';
 import { eventsCommand } from './commands/events.js';
+import { groupCommand } from './commands/group.js';
 import { hostCommand } from './commands/host.js';
 import { imageCommand } from './commands/image.js';
 import { jobCommand } from './commands/job.js';
@@ -47,6 +48,7 @@ export function buildProgram(io: CliIo): Command {
   for (const sub of [vmCommand(io), hostCommand(io), imageCommand(io), jobCommand(io), eventsCommand(io)]) {
     program.addCommand(inheritSettings(sub, program));
   }
+  program.addCommand(inheritSettings(groupCommand(io), program));
   program.addCommand(inheritSettings(migrationCommand(io), program));
   program.addCommand(inheritSettings(testbedCommand(io), program));
   program.addCommand(inheritSettings(poolCommand(io), program));

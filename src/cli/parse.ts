@@ -8,6 +8,7 @@ import { checkName } from '../core/names.js';
 import { parseSize, MiB } from '../core/units.js';
 import { VM_LIMITS } from '../core/vm-limits.js';
 import { UsageError } from './output.js';
+import { parseHaPriority, parseHostRules } from './parse-constraints.js';
 
 export type PortSpec = NonNullable<CreateVmRequest['ports']>[number];
 
@@ -79,6 +80,11 @@ export function parseName(text: string, what = 'NAME'): string {
   return text;
 }
 
+/** Commander's collector for a repeatable option. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 export interface CreateOptions {
   image: string;
   cpus?: string;
@@ -91,6 +97,10 @@ export interface CreateOptions {
   storage?: string;
   network?: string;
   start: boolean;
+  ha?: boolean;
+  haPriority?: string;
+  hostRule?: string[];
+  group?: string[];
 }
 
 export function buildCreateRequest(name: string, o: CreateOptions): CreateVmRequest {
@@ -108,6 +118,10 @@ export function buildCreateRequest(name: string, o: CreateOptions): CreateVmRequ
   if (o.storage !== undefined) req.storage = parseStorage(o.storage);
   if (o.network !== undefined) req.network = parseNetwork(o.network);
   if (req.network?.mode === 'bridge' && req.ports) throw new UsageError('--port forwards through user-mode networking; a bridged VM is reached at its own address', '--port', 'none with --network bridge');
+  if (o.ha) req.ha = true;
+  if (o.haPriority !== undefined) req.haPriority = parseHaPriority(o.haPriority);
+  if (o.hostRule && o.hostRule.length > 0) req.hostRules = parseHostRules(o.hostRule);
+  if (o.group && o.group.length > 0) req.groups = [...new Set(o.group.map((g) => parseName(g, '--group')))];
   return req;
 }
 

@@ -1,6 +1,6 @@
 // POST /v1/agent/join: an agent presents the join token once and receives its
 // own credential. A host that joins again under the same name keeps its id
-// (and its VMs) and gets a new credential; the old one stops working.
+// (and its VMs and labels) and gets a new credential; the old one stops working.
 import { randomBytes } from 'node:crypto';
 import { ApiError, ErrorCode } from '../api/errors.js';
 import type { JoinRequest, JoinResponse } from '../api/agent-protocol.js';
@@ -25,6 +25,8 @@ export async function joinHost(ctx: ControllerContext, req: JoinRequest): Promis
     const host: HostRecord = {
       id, name: req.name, state: 'Joining', agentUrl: req.agentUrl, inventory: req.inventory,
       createdAt: existing?.data.createdAt ?? nowIso(), credentialHash: hashSecret(credential), credentialGeneration: generation,
+      // Labels are the operator's: a re-join keeps them.
+      ...(existing?.data.labels ? { labels: existing.data.labels } : {}),
     };
     const ops = existing ? [putOp(KIND.host, id, host, existing.rev)] : [createOp(KIND.hostName, req.name, { hostId: id }), createOp(KIND.host, id, host)];
     await ctx.state.commit(ops, hostStateEvent(existing?.data, host));

@@ -75,6 +75,36 @@ describe('the live cluster snapshot', () => {
   });
 });
 
+describe('the constraints in the live snapshot', () => {
+  const s = buildClusterSnapshot({
+    nowMs: 0,
+    hosts: [{ ...host('h1', 'Ready'), labels: { zone: 'a' } }, { ...host('h2', 'Ready'), labels: {} }],
+    vms: [
+      vm('a', 'h1', { spec: { ...spec, ha: true, haPriority: 7, hostRules: [{ labels: { zone: 'a' }, strength: 'must' }] } }),
+      vm('b', 'h2', { spec: { ...spec, ha: false, haPriority: 0, hostRules: [] } }),
+      vm('off', 'h2', { phase: 'Stopped' }),
+    ],
+    groups: [
+      { name: 'web', kind: 'anti-affinity', strength: 'must', vmIds: ['a', 'b', 'off', 'gone'], createdAt: at, updatedAt: at },
+      { name: 'empty', kind: 'affinity', strength: 'should', vmIds: [], createdAt: at, updatedAt: at },
+    ],
+    migrations: [], volumes: [], usage: () => ({}),
+  });
+
+  it('carries host labels, HA flag and priority, host rules, and groups with the members that hold resources', () => {
+    expect(s.hosts.map((h) => h.labels)).toEqual([{ zone: 'a' }, undefined]);
+    expect(s.vms).toEqual([
+      { id: 'a', name: 'vm-a', cpus: 2, memoryMiB: 1024, host: 'h1', ha: true, priority: 7, hostRules: [{ labels: { zone: 'a' }, strength: 'must' }], groups: ['web'] },
+      { id: 'b', name: 'vm-b', cpus: 2, memoryMiB: 1024, host: 'h2', groups: ['web'] },
+    ]);
+    expect(s.groups).toEqual([
+      { id: 'web', kind: 'anti-affinity', strength: 'must', vms: ['a', 'b'] },
+      { id: 'empty', kind: 'affinity', strength: 'should', vms: [] },
+    ]);
+    expect(validateSnapshot(JSON.parse(JSON.stringify(s)))).toEqual(s);
+  });
+});
+
 describe('CPU use from reports', () => {
   it('is the CPU time between two reports of the same QEMU over the time between them', () => {
     const live = new LiveState();

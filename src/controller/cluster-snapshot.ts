@@ -4,11 +4,15 @@
 // hold resources, with their measured use where the agents report it; VMs in
 // a live migration marked in flight (counted on both hosts, never moved
 // again); and when each VM last finished a migration, for the cooldown.
-import type { HostStateName } from '../api/resources.js';
-import type { ClusterSnapshot, PlannerPolicy, SnapshotHost, SnapshotVm } from '../core/planner/index.js';
+// The constraints come along: host labels, each VM's HA flag, priority and
+// host rules, and the groups (by name) with their members that are in it.
+// Placement, migration targets and evacuation (plan-placement.ts) start from
+// this same snapshot.
+import type { HostStateName, VmSpec } from '../api/resources.js';
+import type { ClusterSnapshot, PlannerPolicy, SnapshotGroup, SnapshotHost, SnapshotVm } from '../core/planner/index.js';
 import { usesResources } from '../core/pool-capacity.js';
 import type { ControllerContext } from './context.js';
-import { KIND, type HostRecord, type MigrationRecord, type VmRecord, type VolumeRecord } from './records.js';
+import { KIND, type GroupRecord, type HostRecord, type MigrationRecord, type VmRecord, type VolumeRecord } from './records.js';
 
 const HOST_STATES: Partial<Record<HostStateName, SnapshotHost['state']>> = { Ready: 'ready', Maintenance: 'maintenance', Standby: 'standby' };
 const MIB = 1024 ** 2;
@@ -25,6 +29,7 @@ export interface SnapshotSources {
   vms: readonly VmRecord[];
   migrations: readonly MigrationRecord[];
   volumes: readonly VolumeRecord[];
+  groups?: readonly GroupRecord[];
   usage: (vm: VmRecord) => VmUsage;
   nowMs: number;
   policy?: PlannerPolicy;
@@ -33,7 +38,9 @@ export interface SnapshotSources {
 function snapshotHost(h: HostRecord): SnapshotHost | undefined {
   const state = HOST_STATES[h.state];
   if (!state || !h.inventory) return undefined;
-  return { id: h.id, name: h.name, cpus: h.inventory.cpus, memoryMiB: h.inventory.memoryMiB, state };
+  const out: SnapshotHost = { id: h.id, name: h.name, cpus: h.inventory.cpus, memoryMiB: h.inventory.memoryMiB, state };
+  if (h.labels && Object.keys(h.labels).length > 0) out.labels = { ...h.labels };
+  return out;
 }
 
 /** VM id → when its latest completed migration ended (ms). */
@@ -61,7 +68,28 @@ function snapshotVm(v: VmRecord, usage: VmUsage, lastMovedAtMs: number | undefin
   if (diskGiB !== undefined && diskGiB > 0) vm.localDiskGiB = Math.round(diskGiB * 1000) / 1000;
   if (lastMovedAtMs !== undefined) vm.lastMovedAtMs = lastMovedAtMs;
   if (v.migration && v.migration.targetHostId !== v.hostId) vm.migratingTo = v.migration.targetHostId;
+  return withConstraints(vm, v.spec);
+}
+
+/** The VM's own constraints from its spec: HA flag and priority, host rules. */
+export function withConstraints(vm: SnapshotVm, spec: Pick<VmSpec, 'ha' | 'haPriority' | 'hostRules'>): SnapshotVm {
+  if (spec.ha) vm.ha = true;
+  if (spec.haPriority) vm.priority = spec.haPriority;
+  if (spec.hostRules && spec.hostRules.length > 0) vm.hostRules = spec.hostRules.map((r) => ({ labels: { ...r.labels }, strength: r.strength }));
   return vm;
+}
+
+/** The groups with their members that are in the snapshot; each member VM lists its groups too. */
+function snapshotGroups(groups: readonly GroupRecord[], vms: SnapshotVm[]): SnapshotGroup[] {
+  const byId = new Map(vms.map((v) => [v.id, v]));
+  return groups.map((g) => {
+    const members = g.vmIds.filter((id) => byId.has(id));
+    for (const id of members) {
+      const vm = byId.get(id)!;
+      vm.groups = [...(vm.groups ?? []), g.name];
+    }
+    return { id: g.name, kind: g.kind, strength: g.strength, vms: members };
+  });
 }
 
 /** Pure: the snapshot of the given records (ordered as given). */
@@ -73,14 +101,15 @@ export function buildClusterSnapshot(src: SnapshotSources): ClusterSnapshot {
     if (!usesResources(v.phase)) continue;
     out.vms.push(snapshotVm(v, src.usage(v), moved.get(v.id), disk.get(v.id)));
   }
+  if (src.groups && src.groups.length > 0) out.groups = snapshotGroups(src.groups, out.vms);
   if (src.policy) out.policy = src.policy;
   return out;
 }
 
 /** The snapshot of the cluster now, from the store and the agents' latest reports. */
 export async function liveClusterSnapshot(ctx: ControllerContext, nowMs: number, policy?: PlannerPolicy): Promise<ClusterSnapshot> {
-  const [hosts, vms, migrations, volumes] = await Promise.all([
-    ctx.state.listHosts(), ctx.state.listVms(), ctx.state.store.list<MigrationRecord>(KIND.migration), ctx.state.listVolumes(),
+  const [hosts, vms, migrations, volumes, groups] = await Promise.all([
+    ctx.state.listHosts(), ctx.state.listVms(), ctx.state.store.list<MigrationRecord>(KIND.migration), ctx.state.listVolumes(), ctx.state.listGroups(),
   ]);
   const usage = (v: VmRecord): VmUsage => {
     const stats = ctx.live.vmStats(v.hostId, v.id);
@@ -89,6 +118,6 @@ export async function liveClusterSnapshot(ctx: ControllerContext, nowMs: number,
   };
   return buildClusterSnapshot({
     hosts: hosts.map((h) => h.data), vms: vms.map((v) => v.data), migrations: migrations.map((m) => m.data), volumes: volumes.map((v) => v.data),
-    usage, nowMs, ...(policy ? { policy } : {}),
+    groups: groups.map((g) => g.data), usage, nowMs, ...(policy ? { policy } : {}),
   });
 }

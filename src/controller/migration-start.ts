@@ -2,10 +2,16 @@
 // first byte moves (each problem names the field and the fix, and changes
 // nothing), choose the target when none is given, then record the migration
 // and start its job. Also cancel, and the API view with live progress.
+// Targets keep the VM's must-constraints (host rules, groups, capacity): a
+// --to host that breaks one is refused with the reason; without --to the
+// planner places the VM (taken off its host) among the hosts that can run it.
 import { ApiError, ErrorCode } from '../api/errors.js';
 import { MigrationLimits, type Migration, type MigrateVmRequest } from '../api/migration.js';
+import type { ClusterSnapshot, SnapshotVm } from '../core/planner/index.js';
+import { buildClusterSnapshot, withConstraints } from './cluster-snapshot.js';
 import type { ControllerContext } from './context.js';
 import { newJobId } from './jobs.js';
+import { placeOne, refusalOn } from './plan-placement.js';
 import type { LiveState } from './live-state.js';
 import { findPortClash, freeMemoryMiB } from './placement.js';
 import { KIND, nowIso, type HostRecord, type ImageRecord, type JobRecord, type MigrationRecord, type VmMigrationState, type VmRecord } from './records.js';
@@ -18,14 +24,12 @@ export interface ClusterView {
   vms: VmRecord[];
   images: ImageRecord[];
   usedPorts: (hostId: string) => readonly number[];
+  /** The cluster as the planner sees it, constraints included (cluster-snapshot.ts). */
+  snapshot: ClusterSnapshot;
 }
 
-/** Why `host` cannot take `vm` now, or undefined when it can. */
-export function targetProblem(vm: VmRecord, host: HostRecord, c: ClusterView): string | undefined {
-  if (host.id === vm.hostId) return 'it is the VM\'s current host';
-  if (host.state !== 'Ready') return `it is ${host.state}`;
-  const free = freeMemoryMiB(host, c.vms);
-  if (free < vm.spec.memoryMiB) return `it has ${free} MiB of memory free and the VM needs ${vm.spec.memoryMiB} MiB`;
+/** Why `host` cannot run `vm` for a reason the planner does not know (image, storage pool, network, ports), or undefined. */
+export function runProblem(vm: VmRecord, host: HostRecord, c: ClusterView): string | undefined {
   const image = c.images.find((i) => i.name === vm.spec.image);
   if (!image?.hosts.includes(host.id)) return `it does not hold image ${vm.spec.image} (build or import it there)`;
   if ((vm.spec.storage ?? 'local') === 'shared') {
@@ -41,26 +45,53 @@ export function targetProblem(vm: VmRecord, host: HostRecord, c: ClusterView): s
   return undefined;
 }
 
-/** The target: the named host if it can take the VM, else the one with the most free memory that can. */
-export function chooseTarget(vm: VmRecord, to: string | undefined, c: ClusterView): HostRecord {
+/** Why `host` cannot take `vm` now, or undefined when it can (must-constraints aside: see constraintProblem). */
+export function targetProblem(vm: VmRecord, host: HostRecord, c: ClusterView): string | undefined {
+  if (host.id === vm.hostId) return 'it is the VM\'s current host';
+  if (host.state !== 'Ready') return `it is ${host.state}`;
+  const free = freeMemoryMiB(host, c.vms);
+  if (free < vm.spec.memoryMiB) return `it has ${free} MiB of memory free and the VM needs ${vm.spec.memoryMiB} MiB`;
+  return runProblem(vm, host, c);
+}
+
+/** The VM as the planner sees it (its host rules, groups, size). */
+function subjectOf(vm: VmRecord, c: ClusterView): SnapshotVm {
+  return c.snapshot.vms.find((v) => v.id === vm.id) ?? withConstraints({ id: vm.id, name: vm.name, cpus: vm.spec.cpus, memoryMiB: vm.spec.memoryMiB, host: vm.hostId }, vm.spec);
+}
+
+/** The must-constraint (host rule, group, capacity) the VM would break on `host`, or undefined. */
+export function constraintProblem(vm: VmRecord, host: HostRecord, c: ClusterView): string | undefined {
+  return refusalOn(c.snapshot, subjectOf(vm, c), host.id);
+}
+
+/**
+ * The target: the named host if it can take the VM and keeps its
+ * must-constraints (`planned`: a plan chose it under them already), else the
+ * host the planner places the VM on, among those that can run it.
+ */
+export function chooseTarget(vm: VmRecord, to: string | undefined, c: ClusterView, planned = false): HostRecord {
   if (to) {
     const host = c.hosts.find((h) => h.name === to || h.id === to);
     if (!host) throw new ApiError(ErrorCode.notFound, `no host named "${to}"; see \`drover host list\``, 'to');
-    const problem = targetProblem(vm, host, c);
+    const problem = targetProblem(vm, host, c) ?? (planned ? undefined : constraintProblem(vm, host, c));
     if (problem) throw new ApiError(ErrorCode.conflict, `host ${host.name} cannot take VM ${vm.name}: ${problem}`, 'to');
     return host;
   }
-  const able = c.hosts.filter((h) => !targetProblem(vm, h, c));
-  if (able.length === 0) {
-    const why = c.hosts.filter((h) => h.id !== vm.hostId).map((h) => `${h.name}: ${targetProblem(vm, h, c)}`);
-    throw new ApiError(ErrorCode.conflict, `no host can take VM ${vm.name}${why.length ? ` (${why.join('; ')})` : ': it is the only host'}`, 'to');
+  const excluded = new Map<string, string>();
+  for (const h of c.hosts) {
+    const problem = h.id === vm.hostId ? 'it is the VM\'s current host' : runProblem(vm, h, c);
+    if (problem) excluded.set(h.id, problem);
   }
-  return able.reduce((best, h) => (freeMemoryMiB(h, c.vms) > freeMemoryMiB(best, c.vms) ? h : best));
+  const placed = placeOne(c.snapshot, subjectOf(vm, c), excluded);
+  if ('why' in placed) throw new ApiError(ErrorCode.conflict, `no host can take VM ${vm.name} (${placed.why.text})`, 'to');
+  return c.hosts.find((h) => h.id === placed.hostId)!;
 }
 
 export async function clusterView(ctx: ControllerContext): Promise<ClusterView> {
-  const [hosts, vms, images] = await Promise.all([ctx.state.listHosts(), ctx.state.listVms(), ctx.state.listImages()]);
-  return { hosts: hosts.map((h) => h.data), vms: vms.map((v) => v.data), images: images.map((i) => i.data), usedPorts: (id) => ctx.live.usedPorts.get(id) ?? [] };
+  const [hosts, vms, images, groups] = await Promise.all([ctx.state.listHosts(), ctx.state.listVms(), ctx.state.listImages(), ctx.state.listGroups()]);
+  const records = { hosts: hosts.map((h) => h.data), vms: vms.map((v) => v.data), groups: groups.map((g) => g.data) };
+  const snapshot = buildClusterSnapshot({ ...records, migrations: [], volumes: [], usage: () => ({}), nowMs: Date.now() });
+  return { ...records, images: images.map((i) => i.data), usedPorts: (id) => ctx.live.usedPorts.get(id) ?? [], snapshot };
 }
 
 export function checkMigrationOptions(vm: VmRecord, req: MigrateVmRequest): void {
@@ -73,14 +104,15 @@ export function checkMigrationOptions(vm: VmRecord, req: MigrateVmRequest): void
   }
 }
 
-export async function startMigration(ctx: ControllerContext, name: string, req: MigrateVmRequest): Promise<{ vm: VmRecord; job: JobRecord; migration: MigrationRecord }> {
+/** `planned`: the target came from a plan made under every must-constraint (evacuation), so only the run checks apply. */
+export async function startMigration(ctx: ControllerContext, name: string, req: MigrateVmRequest, opts: { planned?: boolean } = {}): Promise<{ vm: VmRecord; job: JobRecord; migration: MigrationRecord }> {
   return retryOnConflict(async () => {
     const found = await ctx.state.findVm(name);
     if (!found) await mustFindVm(ctx.state, name);
     const vm = found!.data;
     checkMigrationOptions(vm, req);
     const c = await clusterView(ctx);
-    const target = chooseTarget(vm, req.to, c);
+    const target = chooseTarget(vm, req.to, c, opts.planned === true);
     const source = c.hosts.find((h) => h.id === vm.hostId);
     if (!source) throw new ApiError(ErrorCode.conflict, `VM ${vm.name} has no host`);
     const id = `mig-${newJobId()}`;

@@ -17,6 +17,8 @@ export const KIND = {
   migration: 'migration',
   /** Cluster automation: its settings (id 'settings') and what its last pass started (id 'pass'). */
   automation: 'automation',
+  /** VM groups (affinity, anti-affinity), by name. */
+  group: 'group',
 } as const;
 
 export interface VmObserved {
@@ -79,6 +81,16 @@ export interface HostRecord extends Host {
   credentialHash: string;
   /** Bumped by every join, so a re-join gets a new credential and the old one stops working. */
   credentialGeneration: number;
+}
+
+/** A VM group as stored: its members by VM id (names may change hands, ids do not). */
+export interface GroupRecord {
+  name: string;
+  kind: 'affinity' | 'anti-affinity';
+  strength: 'must' | 'should';
+  vmIds: string[];
+  createdAt: string;
+  updatedAt: string;
 }
 
 export type ImageRecord = Image;

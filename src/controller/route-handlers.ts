@@ -4,7 +4,6 @@ import { automationHandlers, type AutomationRoutes } from './automation/routes.j
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, ErrorCode } from '../api/errors.js';
 import type { ImportImageRequest } from '../api/requests.js';
-import type { Host } from '../api/resources.js';
 import type { RouteBody, RouteName, RouteParams, RouteQuery, RouteResponse } from '../api/routes.js';
 import type { VmRequest } from '../core/phase.js';
 import { joinHost } from './agent-join.js';
@@ -14,7 +13,9 @@ import { setHostState } from './job-kinds/host-maintenance.js';
 import { removeHost } from './host-remove.js';
 import { getPool, withUsage } from './pool.js';
 import { cancelMigration, startMigration, toApiMigration } from './migration-start.js';
-import { KIND, type HostRecord, type JobParams, type MigrationRecord } from './records.js';
+import { constraintHandlers, type ConstraintRoutes } from './constraint-routes.js';
+import { mustFindHost, toApiHost } from './host-view.js';
+import { KIND, type JobParams, type MigrationRecord } from './records.js';
 import { createOp } from './state.js';
 import { createVm } from './vm-create.js';
 import { mustFindVm, requestVmOp, toApiJob, toApiVm } from './vm-ops.js';
@@ -34,7 +35,7 @@ type VmRoutes = 'listVms' | 'createVm' | 'getVm' | 'deleteVm' | 'startVm' | 'sto
 type MigrationRoutes = 'migrateVm' | 'cancelMigration' | 'listMigrations' | 'getMigration';
 
 export function routeHandlers(ctx: ControllerContext): Handlers {
-  return { ...vmHandlers(ctx), ...migrationHandlers(ctx), ...automationHandlers(ctx), ...clusterHandlers(ctx) };
+  return { ...vmHandlers(ctx), ...migrationHandlers(ctx), ...automationHandlers(ctx), ...constraintHandlers(ctx), ...clusterHandlers(ctx) };
 }
 
 function accepted<T>(reply: FastifyReply, value: T): T {
@@ -85,7 +86,7 @@ function vmHandlers(ctx: ControllerContext): Pick<Handlers, Exclude<VmRoutes, Mi
   };
 }
 
-function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes | AutomationRoutes> {
+function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes | AutomationRoutes | ConstraintRoutes> {
   const { state, live } = ctx;
   return {
     getJoinToken: async () => ({ token: ctx.secrets.joinToken }),
@@ -132,17 +133,6 @@ function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes | Auto
       return { ok: true };
     },
   };
-}
-
-async function mustFindHost(ctx: ControllerContext, nameOrId: string): Promise<HostRecord> {
-  const host = (await ctx.state.listHosts()).find((h) => h.data.name === nameOrId || h.id === nameOrId);
-  if (!host) throw new ApiError(ErrorCode.notFound, `no host named "${nameOrId}"; see \`drover host list\``, 'name');
-  return host.data;
-}
-
-function toApiHost(host: HostRecord, lastSeenMs: number | undefined): Host {
-  const { credentialHash: _hash, credentialGeneration: _gen, ...rest } = host;
-  return { ...rest, lastSeenAt: lastSeenMs ? new Date(lastSeenMs).toISOString() : host.lastSeenAt };
 }
 
 async function imageJob(ctx: ControllerContext, kind: string, name: string, params: JobParams): Promise<ReturnType<typeof toApiJob>> {

@@ -4,7 +4,7 @@ import { ApiError, ErrorCode } from '../api/errors.js';
 import { StoreConflictError, type CommitOp, type Store, type StoredObject } from '../store/store.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { EventBus, EventDraft } from './events.js';
-import { KIND, type HostRecord, type ImageRecord, type JobRecord, type VmRecord, type VolumeRecord } from './records.js';
+import { KIND, type GroupRecord, type HostRecord, type ImageRecord, type JobRecord, type VmRecord, type VolumeRecord } from './records.js';
 
 export type Versioned<T> = StoredObject<T>;
 
@@ -52,6 +52,10 @@ export class ControllerState {
 
   listHosts(): Promise<Versioned<HostRecord>[]> {
     return this.store.list<HostRecord>(KIND.host);
+  }
+
+  listGroups(): Promise<Versioned<GroupRecord>[]> {
+    return this.store.list<GroupRecord>(KIND.group);
   }
 
   listImages(): Promise<Versioned<ImageRecord>[]> {

@@ -1,6 +1,11 @@
-// POST /v1/vms: validate everything first (name, host, image, maxima, memory,
-// ports), change nothing on a refusal, then commit the VM, its name and its
-// job in one atomic commit and start the job.
+// POST /v1/vms: validate everything first (name, host rules, groups, host,
+// image, maxima, memory, ports), change nothing on a refusal, then commit the
+// VM, its name, its job and its groups' new member lists in one atomic
+// commit and start the job. Placement is the planner's, on the live snapshot
+// (plan-placement.ts): it honours host labels, host rules and the groups the
+// VM joins. A group changed by a concurrent request makes the commit lose its
+// compare-and-swap: the create is planned again (so two VMs of a must
+// anti-affinity group created at once still land on different hosts).
 import { randomBytes } from 'node:crypto';
 import { ApiError, ErrorCode } from '../api/errors.js';
 import type { CreateVmRequest } from '../api/requests.js';
@@ -8,31 +13,60 @@ import type { PortForward, VmSpec } from '../api/resources.js';
 import { GiB } from '../core/units.js';
 import { defaultMaxima } from '../core/vm-limits.js';
 import { StoreConflictError } from '../store/store.js';
+import { buildClusterSnapshot, withConstraints } from './cluster-snapshot.js';
 import type { ControllerContext } from './context.js';
 import { vmCreatedEvent } from './events.js';
-import { planPlacement } from './plan-placement.js';
+import { placeOne } from './plan-placement.js';
 import { findPortClash } from './placement.js';
-import { KIND, nowIso, type HostRecord, type ImageRecord, type JobRecord, type VmRecord } from './records.js';
-import { createOp, type Versioned } from './state.js';
-import { hostsForNetwork, resolveNetwork } from './vm-network.js';
+import { KIND, nowIso, type GroupRecord, type HostRecord, type ImageRecord, type JobRecord, type VmRecord } from './records.js';
+import { createOp, putOp, retryOnConflict, type Versioned } from './state.js';
+import { constraintSpec, groupsToJoin, placementError } from './vm-constraints.js';
+import { hostsForNetwork, networkProblem, resolveNetwork } from './vm-network.js';
 
-export async function createVm(ctx: ControllerContext, req: CreateVmRequest): Promise<{ vm: VmRecord; job: JobRecord }> {
+const NEW_VM_ID = '(new VM)';
+
+export function createVm(ctx: ControllerContext, req: CreateVmRequest): Promise<{ vm: VmRecord; job: JobRecord }> {
+  return retryOnConflict(() => createOnce(ctx, req));
+}
+
+async function createOnce(ctx: ControllerContext, req: CreateVmRequest): Promise<{ vm: VmRecord; job: JobRecord }> {
   const { state } = ctx;
   if (await state.store.get(KIND.vmName, req.name)) throw new ApiError(ErrorCode.conflict, `a VM named "${req.name}" already exists; choose another name`, 'name');
-  const vms = (await state.listVms()).map((v) => v.data);
-  const ready = (await state.listHosts()).filter((h) => h.data.state === 'Ready').map((h) => h.data);
+  const constraints = constraintSpec(req);
+  const [vms, hosts, groups] = await Promise.all([state.listVms().then((l) => l.map((v) => v.data)), state.listHosts().then((l) => l.map((h) => h.data)), state.listGroups()]);
+  const joins = groupsToJoin(groups, req.groups);
+  const ready = hosts.filter((h) => h.state === 'Ready');
   if (ready.length === 0) throw new ApiError(ErrorCode.unavailable, 'no Ready host can run the VM; start a host agent (npm run up) and wait until `drover host list` shows it Ready');
   const image = await findImage(await state.listImages(), ready, req.image);
   const network = resolveNetwork(req, vms, ctx.bridgeRange);
   const candidates = hostsForNetwork(placementCandidates(ready, image, req), network);
   if (candidates.length === 0) throw new ApiError(ErrorCode.unavailable, `no Ready host holds image "${image.name}"`, 'image');
-  const placed = planPlacement(candidates, vms, { cpus: req.cpus ?? 1, memoryMiB: req.memoryMiB ?? 256 });
-  if ('why' in placed) throw new ApiError(ErrorCode.unavailable, `not enough memory or CPU for the VM on any candidate host (${placed.why})`, 'memoryMiB');
-  const place = { host: placed.host };
-  const sizes = checkSizes(req, place.host);
+  const host = placeNewVm({ hosts, vms, groups: groups.map((g) => g.data) }, candidates, req, constraints, (h) => exclusionOf(h, image, req, network));
+  const sizes = checkSizes(req, host);
   const ports = normalizePorts(req.ports ?? []);
-  await checkPorts(ctx, place.host, ports, vms);
-  return commitNewVm(ctx, req, { ...buildSpec(req, image, sizes, ports), ...(network ? { network } : {}) }, place.host);
+  await checkPorts(ctx, host, ports, vms);
+  const spec = { ...buildSpec(req, image, sizes, ports), ...(network ? { network } : {}), ...constraints };
+  return commitNewVm(ctx, req, spec, host, joins);
+}
+
+/** The planner's host for the new VM among the candidates, under its host rules and groups. */
+function placeNewVm(records: { hosts: HostRecord[]; vms: VmRecord[]; groups: GroupRecord[] }, candidates: HostRecord[], req: CreateVmRequest, constraints: Pick<VmSpec, 'ha' | 'haPriority' | 'hostRules'>, why: (h: HostRecord) => string): HostRecord {
+  const base = buildClusterSnapshot({ ...records, migrations: [], volumes: [], usage: () => ({}), nowMs: Date.now() });
+  const ids = new Set(candidates.map((h) => h.id));
+  const excluded = new Map(records.hosts.filter((h) => h.state === 'Ready' && !ids.has(h.id)).map((h) => [h.id, why(h)]));
+  const subject = withConstraints({ id: NEW_VM_ID, name: req.name, cpus: req.cpus ?? 1, memoryMiB: req.memoryMiB ?? 256, host: null }, constraints);
+  if (req.groups?.length) subject.groups = [...new Set(req.groups)];
+  const placed = placeOne(base, subject, excluded);
+  if ('why' in placed) throw placementError(placed.why);
+  return candidates.find((h) => h.id === placed.hostId)!;
+}
+
+/** Why a Ready host is not a candidate for the new VM. */
+function exclusionOf(h: HostRecord, image: ImageRecord, req: CreateVmRequest, network: VmSpec['network']): string {
+  if (req.host && h.name !== req.host && h.id !== req.host) return 'not the host asked for (host)';
+  if (!image.hosts.includes(h.id)) return `it does not hold image ${image.name}`;
+  if (req.storage === 'shared' && !h.inventory?.sharedPool) return 'it has no shared storage pool (agent flag --shared-pool)';
+  return networkProblem(h, network) ?? 'it cannot run the VM';
 }
 
 /** Ready hosts that hold the image, have the VM's storage pool, and match req.host when given. */
@@ -103,7 +137,7 @@ export function randomMac(): string {
   return ['52', '54', '00', ...[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
-async function commitNewVm(ctx: ControllerContext, req: CreateVmRequest, spec: ReturnType<typeof buildSpec>, host: HostRecord): Promise<{ vm: VmRecord; job: JobRecord }> {
+async function commitNewVm(ctx: ControllerContext, req: CreateVmRequest, spec: ReturnType<typeof buildSpec> & Partial<VmSpec>, host: HostRecord, joins: Versioned<GroupRecord>[]): Promise<{ vm: VmRecord; job: JobRecord }> {
   const id = randomBytes(8).toString('hex');
   const { bootBytes, ...rest } = spec;
   const volumes: VmSpec['volumes'] = [{ id: `${id}-boot`, role: 'boot', sizeBytes: bootBytes, backingImage: spec.image }];
@@ -114,13 +148,15 @@ async function commitNewVm(ctx: ControllerContext, req: CreateVmRequest, spec: R
     epoch: 0, rebootSeq: 0, forceStop: false, createdAt: at, updatedAt: at,
   };
   const job = ctx.runner.newJob('vm.create', req.name, { vmId: id, start: req.start !== false });
+  const groupOps = joins.map((g) => putOp(KIND.group, g.id, { ...g.data, vmIds: [...g.data.vmIds, id], updatedAt: at }, g.rev));
   try {
     await ctx.state.commit(
-      [createOp(KIND.vmName, req.name, { vmId: id }), createOp(KIND.vm, id, vm), createOp(KIND.job, job.id, job)],
+      [createOp(KIND.vmName, req.name, { vmId: id }), createOp(KIND.vm, id, vm), createOp(KIND.job, job.id, job), ...groupOps],
       [vmCreatedEvent(vm)],
     );
   } catch (err) {
-    if (err instanceof StoreConflictError) throw new ApiError(ErrorCode.conflict, `a VM named "${req.name}" already exists; choose another name`, 'name');
+    // A group that changed meanwhile: the caller plans again (retryOnConflict).
+    if (err instanceof StoreConflictError && err.kind === KIND.vmName) throw new ApiError(ErrorCode.conflict, `a VM named "${req.name}" already exists; choose another name`, 'name');
     throw err;
   }
   ctx.runner.start(job);

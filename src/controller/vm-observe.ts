@@ -9,8 +9,14 @@ export function assignedPower(vm: VmRecord): VmAssignment['power'] {
   return vm.removing || vm.phase === 'Deleting' ? 'absent' : vm.intent;
 }
 
+/** The spec an agent needs: placement settings (ha, haPriority, hostRules) are the controller's alone, so changing them wakes no agent. */
+function agentSpec(spec: VmRecord['spec']): VmAssignment['spec'] {
+  const { ha: _ha, haPriority: _p, hostRules: _r, ...rest } = spec;
+  return rest;
+}
+
 export function toAssignment(vm: VmRecord): VmAssignment {
-  return { id: vm.id, name: vm.name, spec: vm.spec, power: assignedPower(vm), epoch: vm.epoch, rebootSeq: vm.rebootSeq, forceStop: vm.forceStop };
+  return { id: vm.id, name: vm.name, spec: agentSpec(vm.spec), power: assignedPower(vm), epoch: vm.epoch, rebootSeq: vm.rebootSeq, forceStop: vm.forceStop };
 }
 
 /**

@@ -1,6 +1,8 @@
 // How a VM reads in the terminal: one table row, the full detail page, and
 // the short summary after create/start with how to reach the guest.
+import type { Group } from '../../api/groups.js';
 import type { Host, PortForward, Vm, Volume } from '../../api/resources.js';
+import { formatHostRule } from '../../core/labels.js';
 import { age, formatBytes, mib, renderFields, renderTable } from '../output.js';
 
 export function hostName(vm: Vm, hosts: Host[]): string | undefined {
@@ -51,7 +53,23 @@ function when(iso: string | undefined, now: number): string | undefined {
   return iso ? `${iso} (${age(iso, now)} ago)` : undefined;
 }
 
-export function renderVmDetails(vm: Vm, hosts: Host[], volumes: Volume[], now = Date.now()): string {
+/** "on, priority 5" / "off". */
+export function haText(vm: Vm): string {
+  return vm.spec.ha ? `on, priority ${vm.spec.haPriority ?? 0}` : `off${vm.spec.haPriority ? ` (priority ${vm.spec.haPriority})` : ''}`;
+}
+
+/** "zone=a (must), disk=ssd (should)", or undefined without rules. */
+export function hostRulesText(vm: Vm): string | undefined {
+  const rules = vm.spec.hostRules ?? [];
+  return rules.length ? rules.map((r) => `${formatHostRule({ ...r, strength: 'must' })} (${r.strength})`).join(', ') : undefined;
+}
+
+function groupsText(vm: Vm, groups: Group[]): string | undefined {
+  const mine = groups.filter((g) => g.vmIds.includes(vm.id));
+  return mine.length ? mine.map((g) => `${g.name} (${g.strength} ${g.kind})`).join(', ') : undefined;
+}
+
+export function renderVmDetails(vm: Vm, hosts: Host[], volumes: Volume[], now = Date.now(), groups: Group[] = []): string {
   const host = hostName(vm, hosts);
   const fields = renderFields([
     ['Name', vm.name],
@@ -66,6 +84,9 @@ export function renderVmDetails(vm: Vm, hosts: Host[], volumes: Volume[], now = 
     ['MAC', vm.spec.mac],
     ['Network', vm.spec.network?.mode === 'bridge' ? `bridge, address ${vm.spec.network.address}` : 'user (NAT, port forwards)'],
     ['Storage', vm.spec.storage ?? 'local'],
+    ['HA', haText(vm)],
+    ['Host rules', hostRulesText(vm)],
+    ['Groups', groupsText(vm, groups)],
     ['PID', vm.pid],
     ['Epoch', vm.epoch],
     ['Reboots', vm.rebootSeq],

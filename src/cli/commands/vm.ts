@@ -5,12 +5,13 @@ import type { DroverClient } from '../../api/client.js';
 import type { Job, Vm } from '../../api/resources.js';
 import { action, type Ctx } from '../context.js';
 import { writeLine, type CliIo } from '../io.js';
-import { buildCreateRequest, type CreateOptions } from '../parse.js';
+import { buildCreateRequest, collect, type CreateOptions } from '../parse.js';
 import { printJson, printTable, renderFields, UsageError } from '../output.js';
 import { jobStartedLine, waitForJob } from '../wait.js';
 import { registerVmConsole } from './vm-console.js';
 import { registerVmLogs } from './vm-logs.js';
 import { registerVmMigrate } from './vm-migrate.js';
+import { registerVmSet } from './vm-set.js';
 import { renderVmDetails, renderVmSummary, VM_COLUMNS, vmRow } from './vm-view.js';
 
 type Op = 'start' | 'stop' | 'reboot' | 'pause' | 'resume' | 'delete';
@@ -39,6 +40,10 @@ export function vmCommand(io: CliIo): Command {
     .option('--host <host>', 'run it on this host (default: placement chooses)')
     .option('--storage <pool>', 'storage pool of its disks: local (default) or shared (needed to migrate without copying disks)')
     .option('--network <net>', 'user (NAT with --port forwards; default), bridge (an address from the controller\'s range) or bridge:ADDR/PREFIX')
+    .option('--ha', 'restart it elsewhere when its host fails (HA)')
+    .option('--ha-priority <n>', 'HA restart priority, higher first (-1000 to 1000, default 0)')
+    .option('--host-rule <rule>', 'run only on hosts with these labels: k=v[,k=v][:should] (must unless :should; repeatable)', collect)
+    .option('--group <name>', 'join this VM group (affinity or anti-affinity; repeatable)', collect)
     .option('--no-start', 'create it stopped')
     .option('--no-wait', 'return once the job is accepted')
     .action(action(io, createVm));
@@ -52,11 +57,8 @@ export function vmCommand(io: CliIo): Command {
   registerVmLogs(vm, io);
   registerVmConsole(vm, io);
   registerVmMigrate(vm, io);
+  registerVmSet(vm, io);
   return vm;
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 async function createVm(ctx: Ctx, opts: CreateOptions & { wait: boolean }, name: string): Promise<void> {
@@ -79,8 +81,8 @@ async function showVm(ctx: Ctx, _opts: object, name: string): Promise<void> {
   const client = ctx.client();
   const vm = await client.call('getVm', { params: { name } });
   if (ctx.json) return printJson(ctx.io.stdout, vm);
-  const [hosts, volumes] = await Promise.all([client.call('listHosts'), client.call('listVolumes')]);
-  writeLine(ctx.io.stdout, renderVmDetails(vm, hosts, volumes.filter((v) => v.vmId === vm.id)));
+  const [hosts, volumes, groups] = await Promise.all([client.call('listHosts'), client.call('listVolumes'), client.call('listGroups')]);
+  writeLine(ctx.io.stdout, renderVmDetails(vm, hosts, volumes.filter((v) => v.vmId === vm.id), Date.now(), groups));
 }
 
 interface OpOptions {

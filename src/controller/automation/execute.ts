@@ -32,7 +32,8 @@ async function migrate(ctx: ControllerContext, vmId: string, from: string, to: s
     const problem = hostProblem((await ctx.state.getHost(id))?.data, id, 'Ready');
     if (problem) return { state: 'skipped', detail: problem };
   }
-  const r = await startMigration(ctx, vm.id, { to });
+  // The plan keeps every must-constraint (VMs that must share a host move together, one migration each): only the run checks apply.
+  const r = await startMigration(ctx, vm.id, { to }, { planned: true });
   return { state: 'started', migrationId: r.migration.id, jobId: r.job.id, detail: `migration ${r.migration.id} (job ${r.job.id}) started` };
 }
 

@@ -1,14 +1,17 @@
 // host.maintenance: put a host in Maintenance (placement and migration
 // targets skip it from then on) and live-migrate every running VM away,
-// each to the host placement picks. The job ends with one line per VM: where
-// it went, or why it could not move. Migrations queue per host as usual.
+// each to the host the planner's evacuate plan picks (evacuation-plan.ts:
+// every constraint kept; VMs that must share a host move to the same one).
+// The job ends with one line per VM: "NAME: moved to H", or "NAME: not
+// moved, REASON". Migrations queue per host as usual.
 import { ApiError, ErrorCode } from '../../api/errors.js';
 import type { Migration } from '../../api/migration.js';
 import type { ControllerContext } from '../context.js';
 import { hostStateEvent } from '../events.js';
 import type { JobKind, StepContext } from '../jobs.js';
+import { planEvacuation } from '../evacuation-plan.js';
 import { startMigration } from '../migration-start.js';
-import { KIND, type HostRecord, type MigrationRecord } from '../records.js';
+import { KIND, type HostRecord, type MigrationRecord, type VmRecord } from '../records.js';
 import { putOp, retryOnConflict, type ControllerState } from '../state.js';
 
 const EVACUATE_TIMEOUT_MS = 6 * 3600_000;
@@ -44,17 +47,22 @@ async function evacuate(s: StepContext, ctx: ControllerContext): Promise<void> {
   const hostId = hostIdOf(s);
   const started = s.job.params.migrationIds ?? {};
   const outcomes: string[] = [];
+  const running: VmRecord[] = [];
   for (const vm of await s.state.vmsOnHost(hostId)) {
     const v = vm.data;
     if (started[v.id] || v.migration) continue;
-    if (v.phase !== 'Running') {
-      outcomes.push(`${v.name}: not moved, it is ${v.phase} (only running VMs are live-migrated)`);
+    if (v.phase !== 'Running') outcomes.push(`${v.name}: not moved, it is ${v.phase} (only running VMs are live-migrated)`);
+    else running.push(v);
+  }
+  for (const move of running.length ? await planEvacuation(ctx, hostId, running) : []) {
+    if ('why' in move) {
+      outcomes.push(`${move.vm.name}: not moved, ${move.why}`);
       continue;
     }
     try {
-      started[v.id] = (await startMigration(ctx, v.id, {})).migration.id;
+      started[move.vm.id] = (await startMigration(ctx, move.vm.id, { to: move.to }, { planned: true })).migration.id;
     } catch (err) {
-      outcomes.push(`${v.name}: not moved, ${(err as Error).message}`);
+      outcomes.push(`${move.vm.name}: not moved, ${(err as Error).message}`);
     }
   }
   s.job.params.migrationIds = started;

@@ -108,14 +108,18 @@ export async function waitGone(ctx: StepContext, timeoutMs: number): Promise<voi
   }, timeoutMs, `${ctx.job.target} to be removed by its host agent`, ctx.signal);
 }
 
-/** Removes the VM's records: the VM, its name and its volumes, in one commit. */
+/** Removes the VM's records: the VM, its name and its volumes, and takes it out of its groups, in one commit. */
 export async function removeVmRecords(ctx: StepContext): Promise<void> {
   const id = vmIdOf(ctx);
-  const vm = await ctx.state.getVm(id);
-  if (!vm) return;
-  const volumes = (await ctx.state.listVolumes()).filter((v) => v.data.vmId === id);
-  const ops = [deleteOp(KIND.vm, id), ...volumes.map((v) => deleteOp(KIND.volume, v.id))];
-  const index = await ctx.state.store.get<{ vmId: string }>(KIND.vmName, vm.data.name);
-  if (index?.data.vmId === id) ops.push(deleteOp(KIND.vmName, vm.data.name));
-  await ctx.state.commit(ops, [vmDeletedEvent(vm.data)]);
+  await retryOnConflict(async () => {
+    const vm = await ctx.state.getVm(id);
+    if (!vm) return;
+    const volumes = (await ctx.state.listVolumes()).filter((v) => v.data.vmId === id);
+    const groups = (await ctx.state.listGroups()).filter((g) => g.data.vmIds.includes(id));
+    const ops = [deleteOp(KIND.vm, id), ...volumes.map((v) => deleteOp(KIND.volume, v.id))];
+    ops.push(...groups.map((g) => putOp(KIND.group, g.id, { ...g.data, vmIds: g.data.vmIds.filter((x) => x !== id), updatedAt: nowIso() }, g.rev)));
+    const index = await ctx.state.store.get<{ vmId: string }>(KIND.vmName, vm.data.name);
+    if (index?.data.vmId === id) ops.push(deleteOp(KIND.vmName, vm.data.name));
+    await ctx.state.commit(ops, [vmDeletedEvent(vm.data)]);
+  });
 }

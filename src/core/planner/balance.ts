@@ -10,12 +10,15 @@
 // (dirty rates at or above 90% of the bandwidth count as 10% of it is left).
 // A VM that moved less than cooldownMs ago (lastMovedAtMs against nowMs) is
 // not moved, nor are VMs that must share a host with others, nor VMs whose
-// live migration is under way (migratingTo).
+// live migration is under way (migratingTo). Before any of that, VMs whose
+// host breaks one of their must-constraints move to one that keeps them
+// (repair.ts), whatever the imbalance.
 import { needOf, ruleMatches, violation } from './constraints.js';
 import { round, type Ctx } from './context.js';
 import { haDeficit, haView } from './ha.js';
 import { replaced, spreadOf, squares, stddev, type Spread } from './imbalance.js';
-import type { ExplainedAction } from './plan.js';
+import type { ExplainedAction, Unplaced } from './plan.js';
+import { repair } from './repair.js';
 
 const SOURCES = 8;
 const TARGETS = 16;
@@ -202,6 +205,7 @@ function moveAction(ctx: Ctx, mv: Move): ExplainedAction {
 
 export interface BalanceResult {
   actions: ExplainedAction[];
+  unplaced: Unplaced[];
   metrics: Record<string, number>;
 }
 
@@ -213,18 +217,27 @@ export function balance(ctx: Ctx): BalanceResult {
   for (let v = 0; v < m.V; v++) if (m.vmHost[v]! >= 0 && inCooldown(ctx, v)) cooling++;
   const metrics: Record<string, number> = { imbalanceBefore: round(before, 4), threshold: p.threshold, target: round(p.threshold * p.hysteresis, 4), vmsInCooldown: cooling };
   const actions: ExplainedAction[] = [];
-  if (p.automation !== 'off' && before > p.threshold) {
-    const moved = new Set<number>();
-    let now = before;
-    while (actions.length < p.maxMoves && now > p.threshold * p.hysteresis) {
-      const mv = bestMove(ctx, moved);
-      if (!mv) break;
-      m.place(mv.v, mv.to);
-      moved.add(mv.v);
-      actions.push(moveAction(ctx, mv));
-      now = mv.after;
+  let unplaced: Unplaced[] = [];
+  if (p.automation !== 'off') {
+    // Must-constraints broken where VMs run now are repaired first (repair.ts).
+    const r = repair(ctx, p.maxMoves);
+    actions.push(...r.actions);
+    unplaced = r.unplaced;
+    metrics.mustBroken = r.broken;
+    metrics.repairs = r.actions.length;
+    const moved = r.moved;
+    let now = r.actions.length > 0 ? stddev(spreadOf(m)) : before;
+    if (before > p.threshold) {
+      while (actions.length < p.maxMoves && now > p.threshold * p.hysteresis) {
+        const mv = bestMove(ctx, moved);
+        if (!mv) break;
+        m.place(mv.v, mv.to);
+        moved.add(mv.v);
+        actions.push(moveAction(ctx, mv));
+        now = mv.after;
+      }
     }
   }
   const after = stddev(spreadOf(m));
-  return { actions, metrics: { ...metrics, imbalanceAfter: round(after, 4), moves: actions.length } };
+  return { actions, unplaced, metrics: { ...metrics, imbalanceAfter: round(after, 4), moves: actions.length } };
 }

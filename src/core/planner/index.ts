@@ -53,7 +53,7 @@ function run(snapshot: ClusterSnapshot, goal: PlanGoal, policy: ResolvedPolicy):
     const r = placeAll(ctx, policy.placement);
     return { ctx, out: { ...r, metrics: { placed: r.actions.length, unplaced: r.unplaced.length } } };
   }
-  if (goal === 'balance') return { ctx, out: { ...balance(ctx), unplaced: [] } };
+  if (goal === 'balance') return { ctx, out: balance(ctx) };
   if (goal === 'ha-restart') return { ctx, out: haRestart(ctx) };
   if (typeof goal === 'object' && goal !== null && typeof goal.evacuate === 'string') {
     const h = findHost(ctx, goal.evacuate);
