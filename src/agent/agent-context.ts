@@ -2,6 +2,7 @@
 // capabilities and network, and the callbacks into the agent.
 import type { Logger } from 'pino';
 import type { HostCapsResolved } from '../qemu/vm-spec.js';
+import type { HaGate } from './ha.js';
 import type { HostNetwork } from './qemu-spec.js';
 import type { AgentPaths } from './state-files.js';
 
@@ -19,6 +20,8 @@ export interface AgentContext {
   changed(): void;
   /** The VM was deleted for 'absent': forget it. */
   removed(vmId: string): void;
+  /** Asked before a QEMU starts: HA VMs start only while the host's lease is fresh (absent: no check). */
+  haGate?: HaGate;
 }
 
 export function hostNetworkOf(ctx: AgentContext): HostNetwork {

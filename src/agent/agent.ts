@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import type { VmAssignment, VmReport } from '../api/agent-protocol.js';
 import type { AgentContext } from './agent-context.js';
 import { VmSupervisor } from './converge.js';
+import type { FenceTarget } from './fencer/protocol.js';
 import { reattachAll } from './reattach.js';
 import { loadVmFile, newVmFile, vmDir } from './state-files.js';
 
@@ -43,6 +44,16 @@ export class Agent {
 
   usedPorts(): number[] {
     return [...new Set([...this.vms.values()].flatMap((s) => s.forwardedPorts))].sort((a, b) => a - b);
+  }
+
+  /** The QEMUs of HA VMs, for the fencer (fence-targets.json). */
+  fenceTargets(): FenceTarget[] {
+    return [...this.vms.values()].flatMap((s) => s.fenceTarget ?? []).sort((a, b) => a.vmId.localeCompare(b.vmId));
+  }
+
+  /** The lease is fresh again: HA VMs refused before start now. */
+  retryRefusedStarts(): void {
+    for (const sup of this.vms.values()) sup.retryRefusedStart();
   }
 
   /** Lets go of every QEMU without stopping it. */

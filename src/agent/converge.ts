@@ -13,6 +13,8 @@ import { VmRuntime, type QemuExit } from './vm-runtime.js';
 import { VmMigration } from './vm-migration.js';
 import { createMissingVolumes, missingVolumes, VolumeReporter } from './volumes.js';
 import { deleteVmFiles, noteGoneWhileAway, startVmQemu } from './vm-lifecycle.js';
+import type { FenceTarget } from './fencer/protocol.js';
+import { procStartTicks } from './fencer/targets.js';
 
 export class VmSupervisor {
   readonly serial: VmSerial;
@@ -24,6 +26,10 @@ export class VmSupervisor {
   private removed = false;
   private recheck: NodeJS.Timeout | null = null;
   private volumeError: string | undefined;
+  /** Why its start was refused (an HA VM while the lease is not fresh); it starts once asked again. */
+  private haRefusal: string | undefined;
+  /** The start time of the current QEMU's pid (/proc/PID/stat), read when it was adopted: the fencer kills only that process. */
+  private qemuStartTicks: number | null = null;
   private readonly volumes = new VolumeReporter();
   private readonly log: Logger;
   private readonly migration: VmMigration;
@@ -72,6 +78,7 @@ export class VmSupervisor {
   /** A QEMU found running after an agent restart. */
   adopt(runtime: VmRuntime): void {
     this.runtime = runtime;
+    this.qemuStartTicks = procStartTicks(runtime.pid);
     runtime.on('exit', (exit: QemuExit) => this.onExit(runtime, exit));
     runtime.on('change', () => this.ctx.changed());
     runtime.on('reset', () => this.onReset());
@@ -110,6 +117,18 @@ export class VmSupervisor {
       ...(error ? { error } : {}),
       ...(this.migration.report() ? { migration: this.migration.report() } : {}),
     };
+  }
+
+  /** For the fencer (HA VMs only): its run dir, and the pid and start time of its QEMU when one runs. */
+  get fenceTarget(): FenceTarget | undefined {
+    if (this.file.assignment.spec.ha !== true || this.removed) return undefined;
+    const rt = this.runtime;
+    return { vmId: this.id, runDir: this.dir, ...(rt && this.qemuStartTicks !== null ? { pid: rt.pid, startTimeTicks: this.qemuStartTicks } : {}) };
+  }
+
+  /** A start refused for HA may go ahead now: converge again. */
+  retryRefusedStart(): void {
+    if (this.haRefusal) this.converge(this.wanted ?? this.file.assignment);
   }
 
   /** Lets go of QEMU and the serial link without stopping the VM (agent shutdown). */
@@ -175,6 +194,8 @@ export class VmSupervisor {
       case 'create-volumes':
         return this.createVolumes(a);
       case 'start':
+        this.haRefusal = this.ctx.haGate?.refuseStart(a);
+        if (this.haRefusal) throw new Error(this.haRefusal);
         if (action.incoming && a.migration) this.migration.beginIncoming(a.migration);
         await this.start(a, action.incoming === true);
         if (action.incoming && a.migration) return this.migration.startIncoming(a.migration, this.qemu());
@@ -239,6 +260,7 @@ export class VmSupervisor {
       const runtime = await startVmQemu(this.ctx, this.file, a, incoming, () => this.save());
       this.adopt(runtime);
       this.save();
+      this.ctx.changed(); // its pid goes into the fence targets at once
     } finally {
       this.starting = false;
     }
@@ -298,6 +320,7 @@ export class VmSupervisor {
   private currentError(a: VmAssignment): string | undefined {
     if (a.power === 'absent') return undefined;
     if (this.volumeError) return this.volumeError;
+    if (this.haRefusal && !this.runtime && a.power !== 'stopped') return this.haRefusal;
     const failed = this.file.startError;
     return failed && failed.epoch === a.epoch && a.power !== 'stopped' ? failed.message : undefined;
   }

@@ -2,12 +2,15 @@
 //   node --import tsx src/agent/main.ts --controller URL --name NAME
 //     [--join-token T | env DROVER_JOIN_TOKEN] [--state-dir DIR] [--listen 127.0.0.1:0]
 //     [--images-dir DIR] [--stop-grace-ms 20000] [--agent-url URL] [--shared-pool DIR]
+//     [--ha-io-timeout 1000 | --no-ha]
 // Logs JSON to stdout and prints `agent ready host=<id> url=<agentUrl>` once
-// it serves and has joined. SIGTERM/SIGINT stop the agent, never its VMs.
+// it serves and has joined. SIGTERM/SIGINT stop the agent, never its VMs
+// (its fencer stands down; docs/ha.md).
 import { Command } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { DEFAULT_IO_TIMEOUT_MS } from '../core/ha-timing.js';
 import { checkName } from '../core/names.js';
 import { AgentStartError, runAgent } from './run.js';
 
@@ -23,6 +26,8 @@ interface Flags {
   sharedPool?: string;
   forwardAddress: string;
   bridge?: string;
+  ha: boolean;
+  haIoTimeout: string;
 }
 
 function droverHome(): string {
@@ -38,6 +43,12 @@ function parseListen(text: string): { host: string; port: number } {
   const port = Number(m?.[2]);
   if (!m || !m[1] || !Number.isInteger(port) || port > 65535) throw new AgentStartError(`--listen must be ADDRESS:PORT, e.g. 127.0.0.1:0 (got "${text}")`);
   return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+function parseIoTimeout(text: string): number {
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms <= 0) throw new AgentStartError(`--ha-io-timeout must be a whole number of milliseconds (got "${text}")`);
+  return ms;
 }
 
 function parseGrace(text: string): number {
@@ -60,6 +71,8 @@ async function main(): Promise<void> {
     .option('--shared-pool <dir>', 'the shared storage pool: a directory every host mounts at the same path (NFS, CephFS)')
     .option('--bridge <name>', 'the Linux bridge that bridged VMs attach to by TAP (needs root; create it first)')
     .option('--agent-url <url>', 'URL the controller uses to reach this agent (default: http://<listen address>)')
+    .option('--ha-io-timeout <ms>', 'self-fencing: the lease I/O timeout every HA timeout derives from (docs/ha.md); needs --shared-pool', String(DEFAULT_IO_TIMEOUT_MS))
+    .option('--no-ha', 'no self-fencing: no fencer, no lease; HA VMs are not started on this host')
     .parse()
     .opts<Flags>();
   const nameError = checkName(flags.name);
@@ -79,6 +92,7 @@ async function main(): Promise<void> {
     ...(flags.sharedPool ? { sharedPoolDir: flags.sharedPool } : {}),
     forwardAddress: flags.forwardAddress,
     ...(flags.bridge ? { bridge: flags.bridge } : {}),
+    ha: flags.ha ? { ioTimeoutMs: parseIoTimeout(flags.haIoTimeout) } : false,
     log,
   });
   console.log(`agent ready host=${agent.hostId} url=${agent.agentUrl}`);

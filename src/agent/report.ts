@@ -1,14 +1,14 @@
 // Reports to the controller: every 2 s, and ~5 ms after any change. One
 // report is in flight at a time; a change during it triggers one more.
 import type { Logger } from 'pino';
-import type { HostReport } from '../api/agent-protocol.js';
+import type { HostHaReport, HostReport } from '../api/agent-protocol.js';
 import type { HostInventory } from '../api/resources.js';
 import type { Agent } from './agent.js';
 import { imageReports } from './images.js';
 
-export async function buildHostReport(agent: Agent, inventory: () => Promise<HostInventory>, imagesDir: string): Promise<HostReport> {
+export async function buildHostReport(agent: Agent, inventory: () => Promise<HostInventory>, imagesDir: string, ha?: () => HostHaReport): Promise<HostReport> {
   const [inv, vms, images] = await Promise.all([inventory(), agent.vmReports(), imageReports(imagesDir)]);
-  return { inventory: inv, vms, images, usedPorts: agent.usedPorts() };
+  return { inventory: inv, vms, images, usedPorts: agent.usedPorts(), ...(ha ? { ha: ha() } : {}) };
 }
 
 export interface ReporterOptions {

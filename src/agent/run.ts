@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { DEFAULT_IO_TIMEOUT_MS, haTiming, timingProblems, type HaTiming } from '../core/ha-timing.js';
 import { hostInventory } from '../host/inventory.js';
 import { isBridge } from '../host/network.js';
 import { sharedPoolId, sharedPoolInfo } from '../host/shared-pool.js';
@@ -11,6 +12,8 @@ import { detectHostCaps } from '../qemu/caps.js';
 import { checkRunDir } from '../qemu/run-dir.js';
 import { Agent } from './agent.js';
 import { backoff, ControllerLink, isUnauthorized, retryTransient, sleep } from './controller-link.js';
+import { FencerStartFailed } from './fencer/client.js';
+import { HostHa } from './ha.js';
 import { buildAgentServer } from './http.js';
 import { buildHostReport, Reporter } from './report.js';
 import { agentPaths, loadHostIdentity, saveHostIdentity, vmDir, type AgentPaths, type HostIdentity } from './state-files.js';
@@ -32,6 +35,14 @@ export interface AgentOptions {
   forwardAddress?: string;
   /** The bridge bridged VMs attach to; it must exist. */
   bridge?: string;
+  /**
+   * Self-fencing (docs/ha.md), with the I/O timeout every HA timeout derives
+   * from; false: off (--no-ha). It needs the shared pool (the lease lives
+   * there). Default: on, DEFAULT_IO_TIMEOUT_MS.
+   */
+  ha?: { ioTimeoutMs: number } | false;
+  /** node's argv for the fencer process (tests); default: the fencer of this build. */
+  fencerCommand?: string[];
   log: Logger;
 }
 
@@ -50,6 +61,7 @@ export interface RunningAgent {
 }
 
 export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
+  const timing = agentHaTiming(o.ha);
   const caps = await detectHostCaps().catch((err: Error) => {
     throw new AgentStartError(err.message);
   });
@@ -67,9 +79,15 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
     return paths.sharedPoolDir && poolId ? { ...inv, sharedPool: await sharedPoolInfo(paths.sharedPoolDir, poolId) } : inv;
   };
   // Reports start after the join; until then soon() is a no-op.
-  const reporter = new Reporter(() => buildHostReport(agent, inventory, o.imagesDir), (r) => link.report(r), o.log);
-  const agent: Agent = new Agent({ paths, imagesDir: o.imagesDir, forwardAddress: o.forwardAddress ?? '127.0.0.1', ...(o.bridge ? { bridge: o.bridge } : {}), caps, stopGraceMs: o.stopGraceMs, log: o.log, changed: () => reporter.soon(), removed: (id) => agent.removed(id) });
+  const ha = hostHa(o, timing, paths, () => agent);
+  const reporter = new Reporter(() => buildHostReport(agent, inventory, o.imagesDir, () => ha.report()), (r) => link.report(r), o.log);
+  const changed = () => {
+    reporter.soon();
+    ha.targetsChanged();
+  };
+  const agent: Agent = new Agent({ paths, imagesDir: o.imagesDir, forwardAddress: o.forwardAddress ?? '127.0.0.1', ...(o.bridge ? { bridge: o.bridge } : {}), caps, stopGraceMs: o.stopGraceMs, log: o.log, changed, removed: (id) => agent.removed(id), haGate: ha });
   await agent.reattach();
+  ha.targetsChanged();
 
   const app = await buildAgentServer({ agent, imagesDir: o.imagesDir, log: o.log, credential: () => identity?.credential, hostId: () => identity?.hostId });
   const agentUrl = o.agentUrl ?? (await listen(app, o, identity));
@@ -90,10 +108,17 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   if (!identity || (identity.agentUrl !== agentUrl && o.joinToken)) identity = await join();
   else if (identity.agentUrl !== agentUrl) o.log.warn(`agent URL changed to ${agentUrl} but no join token was given: the controller still uses ${identity.agentUrl}`);
   link.credential = identity.credential;
+  await ha.start(identity.hostId).catch((err: Error) => {
+    throw err instanceof FencerStartFailed ? new AgentStartError(`cannot start the fencer (HA; --no-ha turns it off): ${err.message}`) : err;
+  });
 
   reporter.start();
   const abort = new AbortController();
-  const loop = pollAssignments({ link, agent, log: o.log, signal: abort.signal, rejoin: o.joinToken ? join : undefined, onIdentity: (id) => (identity = id) });
+  const onIdentity = (id: HostIdentity) => {
+    if (id.hostId !== identity?.hostId) void ha.rehost(id.hostId).catch((err: Error) => o.log.error({ err }, `cannot move the fencer to host id ${id.hostId}: ${err.message}`));
+    identity = id;
+  };
+  const loop = pollAssignments({ link, agent, log: o.log, signal: abort.signal, rejoin: o.joinToken ? join : undefined, onIdentity });
   const hostId = identity.hostId;
   return {
     hostId,
@@ -103,6 +128,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
       reporter.stop();
       await loop;
       agent.detachAll();
+      await ha.stop();
       await app.close();
     },
   };
@@ -169,6 +195,26 @@ async function listen(app: FastifyInstance, o: AgentOptions, identity: HostIdent
 function urlOf(host: string, port: number): string {
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return `http://${shown}:${port}`;
+}
+
+/** The HA timing of the options, checked (the agent refuses to start with broken margins). */
+export function agentHaTiming(ha: AgentOptions['ha']): HaTiming | undefined {
+  if (ha === false) return undefined;
+  const timing = haTiming(ha?.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS);
+  const problems = timingProblems(timing);
+  if (problems.length) throw new AgentStartError(`--ha-io-timeout ${timing.ioTimeoutMs}: the HA timing breaks its safety margins:\n  - ${problems.join('\n  - ')}`);
+  return timing;
+}
+
+function hostHa(o: AgentOptions, timing: HaTiming | undefined, paths: AgentPaths, agent: () => Agent): HostHa {
+  const on = timing && paths.sharedPoolDir ? { sharedPoolDir: paths.sharedPoolDir, timing } : undefined;
+  const offReason = !timing ? 'turned off (--no-ha)' : 'no shared pool (--shared-pool): the lease lives there';
+  return new HostHa({
+    stateDir: paths.stateDir, log: o.log, ...(on ?? { offReason }),
+    ...(o.fencerCommand ? { fencerCommand: o.fencerCommand } : {}),
+    targets: () => agent().fenceTargets(),
+    onFresh: () => agent().retryRefusedStarts(),
+  });
 }
 
 function openSharedPool(dir: string): string {

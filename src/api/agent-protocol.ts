@@ -89,12 +89,28 @@ export const ImageReport = Type.Object({
 });
 export type ImageReport = Static<typeof ImageReport>;
 
+/** The host's self-fencing (docs/ha.md): its fencer, its lease, and the HA VMs it killed. */
+export const HostHaReport = Type.Object({
+  /** A fencer renews this host's lease (off: agent flag --no-ha, or no shared pool); HA VMs start only while the lease is fresh. */
+  enabled: Type.Boolean(),
+  /** Why HA is off, or why the lease is not fresh. */
+  reason: Type.Optional(Type.String()),
+  leaseFresh: Type.Boolean(),
+  /** Since the start of the fencer's last renewal that ended in time (ms, on this host's clock). */
+  lastRenewalAgeMs: Type.Optional(Type.Number()),
+  fencerPid: Type.Optional(Type.Integer()),
+  /** QEMUs of HA VMs the fencer killed because the lease lapsed (latest last). */
+  fenced: Type.Array(Type.Object({ vmId: Type.String(), pid: Type.Integer(), at: Type.String(), gone: Type.Boolean() })),
+});
+export type HostHaReport = Static<typeof HostHaReport>;
+
 export const HostReport = Type.Object({
   inventory: HostInventory,
   vms: Type.Array(VmReport),
   images: Type.Array(ImageReport),
   /** Host ports the agent's VMs forward, so the controller can refuse clashes. */
   usedPorts: Type.Optional(Type.Array(Type.Integer())),
+  ha: Type.Optional(HostHaReport),
 });
 export type HostReport = Static<typeof HostReport>;
 
