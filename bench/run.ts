@@ -5,6 +5,7 @@ import { newResult, printTable, writeResult, type BenchResult } from './report.j
 
 const suites: Record<string, () => Promise<{ run: (r: BenchResult) => Promise<void> }>> = {
   lifecycle: () => import('./lifecycle.js'),
+  ha: () => import('./ha.js'),
   migration: () => import('./migration.js'),
   scheduler: () => import('./scheduler.js'),
   sim: () => import('./sim.js'),

@@ -1,7 +1,7 @@
 // Starts real Drover processes (controller + agents) in a temp DROVER_HOME for
 // integration tests, and tears down everything it started, by PID.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DroverClient } from '../src/api/client.js';
@@ -100,7 +100,8 @@ export async function startCluster(opts: { agents?: number; controllerEnv?: Reco
     forwardAddress: (i) => (i === 0 ? '127.0.0.1' : `127.0.1.${i + 1}`),
     async startController(env = {}) {
       const listen = url ? url.replace('http://', '') : '127.0.0.1:0';
-      const { proc, match } = await startProcess('src/controller/main.ts', ['--state-dir', ctlDir, '--listen', listen], { DROVER_HOME: home, ...env }, /controller ready url=(\S+)/);
+      mkdirSync(c.sharedDir, { recursive: true });
+      const { proc, match } = await startProcess('src/controller/main.ts', ['--state-dir', ctlDir, '--listen', listen, '--shared-pool', c.sharedDir], { DROVER_HOME: home, ...env }, /controller ready url=(\S+)/);
       url = match[1] ?? '';
       c.url = url;
       c.controller = proc;
@@ -165,6 +166,34 @@ export function killPid(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   } catch {
     /* already gone */
   }
+}
+
+/** Host `i` of the cluster dies at once (a power loss): its agent, its fencer and its QEMUs get SIGKILL. */
+export async function killHost(c: Cluster, i: number): Promise<void> {
+  const fencerPid = join(c.agentDir(i), 'fencer.pid');
+  const fencer = existsSync(fencerPid) ? Number(readFileSync(fencerPid, 'utf8').trim()) : 0;
+  await killProc(c.agents[i]);
+  if (fencer > 0) killPid(fencer);
+  const vms = join(c.agentDir(i), 'vms');
+  for (const id of existsSync(vms) ? readdirSync(vms) : []) {
+    const f = join(vms, id, 'qemu.pid');
+    if (existsSync(f)) killPid(Number(readFileSync(f, 'utf8').trim()));
+  }
+}
+
+/** PIDs of live QEMU processes of the cluster whose command line names the VM (on any of its hosts). */
+export function qemusOf(c: Cluster, vmId: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.includes('qemu-system') && cmd.includes(c.home) && cmd.includes(vmId)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
 }
 
 /** Polls until `fn` returns something truthy (the controller tests' poller, with the argument order these tests use). */

@@ -33,7 +33,7 @@ describe('the pool of two hosts', () => {
     const pool = await c.client.call('getPool');
     const cpus = sum(hosts, (h) => h.inventory?.cpus ?? 0);
     const memory = sum(hosts, (h) => h.inventory?.memoryMiB ?? 0);
-    expect(pool.hosts).toEqual({ total: 2, schedulable: 2, byState: { Joining: 0, Ready: 2, Unreachable: 0, Maintenance: 0, Standby: 0, Left: 0 } });
+    expect(pool.hosts).toEqual({ total: 2, schedulable: 2, byState: { Joining: 0, Ready: 2, Unreachable: 0, Maintenance: 0, Standby: 0, Left: 0, Fenced: 0, Recovering: 0 } });
     expect(pool.cpus).toEqual({ total: cpus, reserved: 0, used: 1, free: Math.max(0, cpus - 1) });
     expect(pool.memoryMiB).toEqual({ total: memory, reserved: 0, used: 256, free: memory - 256 });
     expect(pool.vms).toEqual({ total: 1, active: 1, activeOutsidePool: 0 });

@@ -16,6 +16,8 @@ export const AutomationLimits = {
   maxIntervalS: 86_400,
   minMaxMoves: 0,
   maxMaxMoves: 100,
+  minHaFailures: 0,
+  maxHaFailures: 10,
 } as const;
 
 const AutomationSettingsFields = Type.Object({
@@ -23,10 +25,14 @@ const AutomationSettingsFields = Type.Object({
   power: AutomationLevelSchema,
   intervalS: Type.Integer({ minimum: AutomationLimits.minIntervalS, maximum: AutomationLimits.maxIntervalS, description: 'seconds between two passes' }),
   maxMoves: Type.Integer({ minimum: AutomationLimits.minMaxMoves, maximum: AutomationLimits.maxMaxMoves, description: 'migrations the balancer plans per pass' }),
+  haFailures: Type.Integer({
+    minimum: AutomationLimits.minHaFailures, maximum: AutomationLimits.maxHaFailures,
+    description: 'F: host failures HA admission keeps room for (new HA VMs are refused otherwise; the balancer and consolidation keep it too); 0: off',
+  }),
 });
 
-/** Balancer recommends, power is off, a pass every 5 minutes, at most 8 moves per pass (the planner's default). */
-export const AUTOMATION_DEFAULTS = { balance: 'recommend', power: 'off', intervalS: 300, maxMoves: 8 } as const satisfies Static<typeof AutomationSettingsFields>;
+/** Balancer recommends, power is off, a pass every 5 minutes, at most 8 moves per pass (the planner's default), room for 1 host failure. */
+export const AUTOMATION_DEFAULTS = { balance: 'recommend', power: 'off', intervalS: 300, maxMoves: 8, haFailures: 1 } as const satisfies Static<typeof AutomationSettingsFields>;
 
 export const AutomationSettings = Type.Object({
   ...AutomationSettingsFields.properties,

@@ -20,8 +20,27 @@ export const HostsByState = Type.Object({
   Maintenance: Type.Integer({ minimum: 0 }),
   Standby: Type.Integer({ minimum: 0 }),
   Left: Type.Integer({ minimum: 0 }),
+  Fenced: Type.Integer({ minimum: 0 }),
+  Recovering: Type.Integer({ minimum: 0 }),
 });
 export type HostsByState = Static<typeof HostsByState>;
+
+/** HA failover and admission (docs/failover.md). */
+export const PoolHa = Type.Object({
+  /** Whether the controller fails hosts over (it needs --shared-pool to watch leases). */
+  failover: Type.Boolean(),
+  /** Why failover is off. */
+  reason: Type.Optional(Type.String()),
+  /** The timing it judges by (src/core/ha-timing.ts), when on. */
+  ioTimeoutMs: Type.Optional(Type.Integer()),
+  heartbeatSuspectMs: Type.Optional(Type.Integer()),
+  expireAfterMs: Type.Optional(Type.Integer()),
+  /** F: the host failures HA admission keeps room for (automation setting haFailures). */
+  failures: Type.Integer({ minimum: 0 }),
+  /** Whether the HA VMs of any F Ready hosts fit on the others now, and the spare beyond that (negative: short by). */
+  admission: Type.Object({ holds: Type.Boolean(), spareMemoryMiB: Type.Number(), spareCpus: Type.Number() }),
+});
+export type PoolHa = Static<typeof PoolHa>;
 
 export const Pool = Type.Object({
   hosts: Type.Object({
@@ -36,5 +55,6 @@ export const Pool = Type.Object({
     active: Count('VMs that use resources (Pending, Starting, Running, Paused, Stopping)'),
     activeOutsidePool: Count('active VMs on hosts that are not Ready (Unreachable, Maintenance, ...) or on no host'),
   }),
+  ha: Type.Optional(PoolHa),
 });
 export type Pool = Static<typeof Pool>;

@@ -5,6 +5,7 @@ import { Type, type Static } from 'typebox';
 import { NAME_PATTERN } from '../core/names.js';
 import { VM_PHASES, type VmPhase } from '../core/phase.js';
 import { VM_LIMITS } from '../core/vm-limits.js';
+import { HOST_HA_VERDICTS, type HostHaVerdict } from '../core/ha-failover.js';
 import { HaPriority, HostRuleSchema, LabelMap } from './labels.js';
 
 export const Name = Type.String({ pattern: NAME_PATTERN, minLength: 1, maxLength: 63, description: "1-63 lowercase letters, digits and '-'" });
@@ -106,7 +107,13 @@ export const Vm = Type.Object({
 });
 export type Vm = Static<typeof Vm>;
 
-export const HOST_STATES = ['Joining', 'Ready', 'Unreachable', 'Maintenance', 'Standby', 'Left'] as const;
+/**
+ * Fenced: declared dead by HA failover (silent, and its lease expired: it has
+ * fenced itself); its HA VMs were restarted elsewhere. Recovering: a Fenced
+ * host that reports again, until the VMs that moved away are gone from it
+ * (docs/failover.md).
+ */
+export const HOST_STATES = ['Joining', 'Ready', 'Unreachable', 'Maintenance', 'Standby', 'Left', 'Fenced', 'Recovering'] as const;
 export type HostStateName = (typeof HOST_STATES)[number];
 export const HostState = Type.Unsafe<HostStateName>(Type.Union(HOST_STATES.map((s) => Type.Literal(s))));
 export const HostInventory = Type.Object({
@@ -125,6 +132,19 @@ export const HostInventory = Type.Object({
   bridge: Type.Optional(Type.String()),
 });
 export type HostInventory = Static<typeof HostInventory>;
+
+/** What HA failover makes of a host now (docs/failover.md); computed when listed, never stored. */
+export const HostHaStatus = Type.Object({
+  verdict: Type.Unsafe<HostHaVerdict>(Type.Union(HOST_HA_VERDICTS.map((v) => Type.Literal(v)), {
+    description: 'alive, isolated (silent, lease renewed: no action), suspected, dead, no-lease (silent, never seen a lease: no action), lease-stale, lease-lost, fenced, not-watched, off (controller without --shared-pool)',
+  })),
+  reason: Type.String(),
+  /** Since its last report, on the controller's clock (ms). */
+  heartbeatSilentMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** How long its lease record has been seen unchanged (ms, the controller's clock). */
+  leaseUnchangedMs: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+export type HostHaStatus = Static<typeof HostHaStatus>;
 
 /** What a host's VMs hold: vCPUs and memory of those that use resources (see src/core/pool-capacity.ts). */
 export const HostUsage = Type.Object({
@@ -146,8 +166,12 @@ export const Host = Type.Object({
   labels: Type.Optional(LabelMap),
   lastSeenAt: Type.Optional(IsoTime),
   createdAt: IsoTime,
+  /** When HA failover declared it dead (it turned Fenced), and the failover job that restarts its HA VMs. */
+  failedAt: Type.Optional(IsoTime),
+  failoverJobId: Type.Optional(Type.String()),
   /** Computed when listed, never stored. */
   usage: Type.Optional(HostUsage),
+  ha: Type.Optional(HostHaStatus),
 });
 export type Host = Static<typeof Host>;
 
@@ -189,7 +213,7 @@ export type JobStep = Static<typeof JobStep>;
 export const JobState = Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('rolled-back')]);
 export const Job = Type.Object({
   id: Type.String(),
-  kind: Type.String({ description: 'vm.create, vm.start, vm.stop, vm.reboot, vm.pause, vm.resume, vm.delete, image.build, image.import' }),
+  kind: Type.String({ description: 'vm.create, vm.start, vm.stop, vm.reboot, vm.pause, vm.resume, vm.delete, vm.migrate, host.maintenance, ha.failover, image.build, image.import' }),
   target: Type.String({ description: 'name of the resource the job acts on' }),
   state: JobState,
   steps: Type.Array(JobStep),

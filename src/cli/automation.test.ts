@@ -5,7 +5,7 @@ import type { AutomationPass, AutomationSettings } from '../api/automation.js';
 import { FakeApi, reply, useFakeApi } from './test-support/fake-api.js';
 import { run } from './test-support/samples.js';
 
-const SETTINGS: AutomationSettings = { balance: 'recommend', power: 'off', intervalS: 300, maxMoves: 8 };
+const SETTINGS: AutomationSettings = { balance: 'recommend', power: 'off', intervalS: 300, maxMoves: 8, haFailures: 1 };
 const PASS: AutomationPass = {
   at: '2026-01-01T00:00:00.000Z', trigger: 'timer', balance: 'recommend', power: 'off',
   recommendations: [{
@@ -31,7 +31,7 @@ describe('drover automation and drover recommendations', () => {
   it('shows the settings', async () => {
     const r = await run(['automation', 'show'], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^balance:\s+recommend\npower:\s+off\ninterval:\s+300 s\nmax moves:\s+8\nupdated:\s+\(defaults\)\n$/);
+    expect(r.stdout).toMatch(/^balance:\s+recommend\npower:\s+off\ninterval:\s+300 s\nmax moves:\s+8\nha failures:\s+1\nupdated:\s+\(defaults\)\n$/);
   });
 
   it('sends only the options given, parsed, and prints the result', async () => {
@@ -39,6 +39,10 @@ describe('drover automation and drover recommendations', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(api.requests.map((q) => [q.route, q.method, q.body])).toEqual([['setAutomation', 'PUT', { balance: 'automatic', maxMoves: 3 }]]);
     expect(r.stdout).toMatch(/balance:\s+automatic\n/);
+    const f = await run(['automation', 'set', '--ha-failures', '2'], { env });
+    expect(f.code, f.stderr).toBe(0);
+    expect(api.requests.at(-1)?.body).toEqual({ haFailures: 2 });
+    expect(f.stdout).toMatch(/ha failures:\s+2\n/);
   });
 
   it('refuses a bad level or number before sending anything, naming the option (exit 2)', async () => {
@@ -48,6 +52,7 @@ describe('drover automation and drover recommendations', () => {
     const interval = await run(['automation', 'set', '--interval', '5'], { env });
     expect(interval.code).toBe(2);
     expect(interval.stderr).toContain('--interval "5" is not a whole number from 10 to 86400');
+    expect((await run(['automation', 'set', '--ha-failures', '11'], { env })).stderr).toContain('--ha-failures "11" is not a whole number from 0 to 10');
     expect((await run(['automation', 'set'], { env })).code).toBe(2);
     expect(api.count()).toBe(0);
   });

@@ -7,7 +7,7 @@ import { FakeApi, reply, useFakeApi } from './test-support/fake-api.js';
 import { run, sampleHost } from './test-support/samples.js';
 
 const POOL: Pool = {
-  hosts: { total: 3, schedulable: 2, byState: { Joining: 0, Ready: 2, Unreachable: 0, Maintenance: 0, Standby: 0, Left: 1 } },
+  hosts: { total: 3, schedulable: 2, byState: { Joining: 0, Ready: 2, Unreachable: 0, Maintenance: 0, Standby: 0, Left: 1, Fenced: 0, Recovering: 0 } },
   cpus: { total: 4, reserved: 0, used: 3, free: 1 },
   memoryMiB: { total: 49152, reserved: 1024, used: 768, free: 47360 },
   vms: { total: 3, active: 2, activeOutsidePool: 0 },
@@ -66,6 +66,37 @@ describe('drover pool show, host list usage, host remove', () => {
     expect(all.stdout).not.toContain('not shown');
     const json = await run(['host', 'list', '--json'], { env });
     expect((JSON.parse(json.stdout) as Array<{ name: string }>).map((h) => h.name)).toEqual(['h0']);
+  });
+
+  it('says whether HA failover is on and whether HA admission holds', async () => {
+    api.on('getPool', () => ({ ...POOL, ha: { failover: true, ioTimeoutMs: 1000, heartbeatSuspectMs: 3000, expireAfterMs: 6250, failures: 1, admission: { holds: true, spareMemoryMiB: 2048, spareCpus: 3 } } }));
+    const on = await run(['pool', 'show'], { env });
+    expect(on.stdout).toContain('HA failover: on (a host silent 3.0 s whose lease stays unchanged 6.3 s is failed over; I/O timeout 1000 ms)\n');
+    expect(on.stdout).toContain('HA admission (room for 1 failed host(s)): holds, 2 GiB and 3 vCPUs to spare');
+    api.on('getPool', () => ({ ...POOL, ha: { failover: false, reason: 'HA failover is off: the controller runs without --shared-pool', failures: 2, admission: { holds: false, spareMemoryMiB: -512, spareCpus: 1 } } }));
+    const off = await run(['pool', 'show'], { env });
+    expect(off.stdout).toContain('HA failover: off (HA failover is off: the controller runs without --shared-pool)');
+    expect(off.stdout).toContain('HA admission (room for 2 failed host(s)): broken: short by 512 MiB and 0 vCPUs (new HA VMs are refused)');
+  });
+
+  it('host list shows each host\'s HA verdict while failover is on, and says so when it is off', async () => {
+    api.on('listHosts', () => [
+      sampleHost({ ha: { verdict: 'alive', reason: 'it reports and renews its lease' } }),
+      sampleHost({ id: 'host-2', name: 'h2', state: 'Fenced', failedAt: '2026-01-01T00:00:00.000Z', failoverJobId: 'job-9', ha: { verdict: 'fenced', reason: 'declared dead' } }),
+      sampleHost({ id: 'host-3', name: 'h3', ha: { verdict: 'isolated', reason: 'silent for 5.0 s, but its lease is still renewed' } }),
+    ]);
+    const r = await run(['host', 'list'], { env });
+    expect(r.stdout).toMatch(/LABELS\s+HA\n/);
+    expect(r.stdout).toMatch(/h2\s+Fenced\s.*\sfenced\n/);
+    expect(r.stdout).toContain('h3: isolated, silent for 5.0 s, but its lease is still renewed\n');
+    api.on('listHosts', () => [sampleHost({ ha: { verdict: 'off', reason: 'HA failover is off: the controller runs without --shared-pool' } })]);
+    const off = await run(['host', 'list'], { env });
+    expect(off.stdout).not.toMatch(/\sHA\n/);
+    expect(off.stdout).toContain('HA failover is off: the controller runs without --shared-pool\n');
+    api.on('getHost', () => sampleHost({ name: 'h2', state: 'Fenced', failedAt: '2026-01-01T00:00:00.000Z', failoverJobId: 'job-9', ha: { verdict: 'fenced', reason: 'declared dead' } }));
+    api.on('listVms', () => []);
+    const show = await run(['host', 'show', 'h2'], { env });
+    expect(show.stdout).toMatch(/HA:\s+fenced: declared dead\nFailed at:\s+2026-01-01T00:00:00\.000Z \(failover job job-9\)\n/);
   });
 
   it('removes a host and says what that means', async () => {

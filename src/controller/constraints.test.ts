@@ -153,9 +153,11 @@ describe('constraints on a live cluster', () => {
     expect(snap.vms.find((x) => x.name === 'a')).toMatchObject({ ha: true, priority: 5, hostRules: [{ labels: { zone: 'z1' }, strength: 'should' }], groups: ['web'] });
     expect(snap.vms.find((x) => x.name === 'pinned')).toMatchObject({ hostRules: [{ labels: { zone: 'z1' }, strength: 'must' }] });
     expect(snap.groups).toEqual([{ id: 'web', kind: 'anti-affinity', strength: 'must', vms: [ids.a, ids.b] }]);
-    // The agents are told nothing of placement settings.
+    // The agents are told the HA flag (their fencer guards HA VMs), nothing else of placement settings.
     const agent = (await bed.agent.assignments()).vms.concat((await h2.assignments()).vms).find((x) => x.name === 'a')!;
-    expect(agent.spec).not.toHaveProperty('ha');
+    expect(agent.spec).toMatchObject({ ha: true });
+    expect(agent.spec).not.toHaveProperty('haPriority');
+    expect(agent.spec).not.toHaveProperty('hostRules');
     expect((await bed.client.call('updateVm', { params: { name: 'a' }, body: { ha: false, hostRules: [] } })).spec).toMatchObject({ ha: false, haPriority: 5 });
     expect((await bed.client.call('getVm', { params: { name: 'a' } })).spec.hostRules).toBeUndefined();
   });

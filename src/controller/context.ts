@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { AgentClient } from './agent-client.js';
 import type { Assignments } from './assignments.js';
 import type { AutomationLoop } from './automation/loop.js';
+import type { HaMonitor } from './ha/monitor.js';
 import type { JobRunner } from './jobs.js';
 import type { LiveState } from './live-state.js';
 import type { Reports } from './reports.js';
@@ -20,6 +21,8 @@ export interface ControllerContext {
   secrets: ControllerSecrets;
   /** The balancer and power loop (settings, passes, the latest recommendations). */
   automation: AutomationLoop;
+  /** HA failover: lease watching, host verdicts, declaring hosts dead (off without --shared-pool). */
+  ha: HaMonitor;
   log: Logger;
   /** Where bridged VMs without an address get one (controller flag --bridge-range). */
   bridgeRange?: AddressRange;

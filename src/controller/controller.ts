@@ -2,7 +2,11 @@
 // main.ts runs it as a process; tests start it in-process the same way.
 import type { AddressRange } from '../core/ipv4.js';
 import { hostMaintenanceKind } from './job-kinds/host-maintenance.js';
+import { DEFAULT_IO_TIMEOUT_MS, haTiming, timingProblems } from '../core/ha-timing.js';
+import { FAILOVER_OFF_REASON, HaMonitor, type FailoverConfig } from './ha/monitor.js';
+import { DEFAULT_FAILOVER_TIMEOUTS, haFailoverKind, type FailoverTimeouts } from './job-kinds/ha-failover.js';
 import { DEFAULT_MIGRATION_TIMEOUTS, vmMigrateKind, type MigrationTimeouts } from './job-kinds/vm-migrate.js';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -36,6 +40,11 @@ export interface ControllerOptions {
   unreachableAfterMs?: number;
   /** Where bridged VMs without an address get one. */
   bridgeRange?: AddressRange;
+  /** The shared storage pool as the controller sees it: HA failover watches the hosts' leases there (off without it). */
+  sharedPoolDir?: string;
+  /** The HA I/O timeout every failover timeout derives from (src/core/ha-timing.ts); the agents' must be the same. */
+  haIoTimeoutMs?: number;
+  failoverTimeouts?: Partial<FailoverTimeouts>;
 }
 
 export interface RunningController {
@@ -53,7 +62,17 @@ function migrationTimeouts(): MigrationTimeouts {
   return { ...DEFAULT_MIGRATION_TIMEOUTS, ...(Number.isInteger(perHost) && perHost > 0 ? { perHost } : {}) };
 }
 
+/** The failover configuration of the options; throws when the timing breaks a margin (the controller refuses to start). */
+export function failoverConfig(opts: Pick<ControllerOptions, 'sharedPoolDir' | 'haIoTimeoutMs'>): FailoverConfig | undefined {
+  const timing = haTiming(opts.haIoTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS);
+  const problems = timingProblems(timing);
+  if (problems.length) throw new Error(`HA timing (--ha-io-timeout ${timing.ioTimeoutMs}) breaks its margins: ${problems.join('; ')}`);
+  if (opts.sharedPoolDir && !existsSync(opts.sharedPoolDir)) throw new Error(`--shared-pool ${opts.sharedPoolDir} does not exist: give the shared pool directory as this machine mounts it`);
+  return opts.sharedPoolDir ? { sharedPoolDir: opts.sharedPoolDir, timing } : undefined;
+}
+
 export async function startController(opts: ControllerOptions): Promise<RunningController> {
+  const failover = failoverConfig(opts);
   const log = opts.log ?? pino({ level: 'info' });
   const secrets = loadOrCreateSecrets(opts.stateDir);
   const store = new SqliteStore(join(opts.stateDir, 'drover.db'));
@@ -64,10 +83,12 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const agents = new AgentClient(secrets.credentialKey);
   const timeouts = { ...DEFAULT_VM_TIMEOUTS, ...opts.timeouts };
   const migrations = migrationTimeouts();
-  for (const kind of [vmCreateKind(timeouts), vmDeleteKind(timeouts), ...vmPowerKinds(timeouts), ...imageKinds(agents), vmMigrateKind(migrations, live), hostMaintenanceKind(() => ctx)]) runner.register(kind);
+  for (const kind of [vmCreateKind(timeouts), vmDeleteKind(timeouts), ...vmPowerKinds(timeouts), ...imageKinds(agents), vmMigrateKind(migrations, live), hostMaintenanceKind(() => ctx),
+    haFailoverKind({ ...DEFAULT_FAILOVER_TIMEOUTS, confirmMs: timeouts.startMs, ...opts.failoverTimeouts }, () => ctx)]) runner.register(kind);
   const assignments = new Assignments(state);
   const automation = new AutomationLoop(() => ctx, { migrationsPerHost: migrations.perHost });
-  const ctx: ControllerContext = { state, live, runner, agents, assignments, reports: new Reports(state, live, assignments), secrets, automation, log, stopping: stopping.signal, ...(opts.bridgeRange ? { bridgeRange: opts.bridgeRange } : {}) };
+  const ha = new HaMonitor(() => ctx, failover);
+  const ctx: ControllerContext = { state, live, runner, agents, assignments, reports: new Reports(state, live, assignments), secrets, automation, ha, log, stopping: stopping.signal, ...(opts.bridgeRange ? { bridgeRange: opts.bridgeRange } : {}) };
   const app = await buildServer(ctx);
   await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7480 });
   const address = app.server.address();
@@ -75,12 +96,15 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const liveness = new HostLiveness(state, live, log, opts.unreachableAfterMs ?? UNREACHABLE_AFTER_MS);
   liveness.start();
   automation.start();
+  ha.start();
+  log.info(failover ? `HA failover on: leases in ${failover.sharedPoolDir}, a silent host is dead once its lease stays unchanged ${failover.timing.expireAfterMs} ms` : FAILOVER_OFF_REASON);
   const resumed = await runner.resumeAll();
   if (resumed) log.info(`resumed ${resumed} running job(s)`);
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= (async () => {
     stopping.abort();
     liveness.stop();
+    ha.stop();
     await automation.stop();
     await runner.stop();
     await app.close();

@@ -2,6 +2,7 @@
 // loop (the shell) reads the clock once per tick and commits the changes.
 import type { Logger } from 'pino';
 import type { HostStateName } from '../api/resources.js';
+import { hostStateOnReport as coreStateOnReport, silenceMakesUnreachable } from '../core/ha-failover.js';
 import { hostStateEvent } from './events.js';
 import type { LiveState } from './live-state.js';
 import { KIND, type HostRecord } from './records.js';
@@ -9,14 +10,18 @@ import { putOp, type ControllerState } from './state.js';
 
 export const UNREACHABLE_AFTER_MS = 10_000;
 
-/** A report proves the agent is alive: a joining or unreachable host becomes Ready. */
-export function hostStateOnReport(state: HostStateName): HostStateName {
-  return state === 'Joining' || state === 'Unreachable' ? 'Ready' : state;
+/**
+ * A report proves the agent is alive: a joining or unreachable host becomes
+ * Ready; a failed-over (Fenced) one Recovering while `pending` (old copies
+ * of VMs that run elsewhere now may remain there), then Ready (src/core/ha-failover.ts).
+ */
+export function hostStateOnReport(state: HostStateName, pending = false): HostStateName {
+  return coreStateOnReport(state, pending) as HostStateName;
 }
 
-/** A host that has been silent too long is Unreachable (maintenance, standby and left hosts keep their state). */
+/** A host that has been silent too long is Unreachable (maintenance, standby, fenced and left hosts keep their state). */
 export function hostStateOnSilence(state: HostStateName, silentMs: number, limitMs: number): HostStateName {
-  return (state === 'Ready' || state === 'Joining') && silentMs > limitMs ? 'Unreachable' : state;
+  return silenceMakesUnreachable(state) && silentMs > limitMs ? 'Unreachable' : state;
 }
 
 export class HostLiveness {

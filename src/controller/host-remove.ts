@@ -2,7 +2,7 @@
 // Left, its agent credential is revoked in the same commit (the agent can no
 // longer report or poll), and its name stays taken: the agent may not join
 // again under it. The record stays, so `drover host list --all` shows it.
-// Refused while VMs are on the host, unless the host is Unreachable (gone)
+// Refused while VMs are on the host, unless the host is Unreachable or Fenced (gone)
 // and none of them runs: those VMs stay recorded, Stopped, with the reason.
 import { ApiError, ErrorCode } from '../api/errors.js';
 import type { ControllerContext } from './context.js';
@@ -24,11 +24,12 @@ const notRunning = (v: VmRecord) => (v.phase === 'Stopped' || v.phase === 'Faile
 /** Why the host cannot be removed now (naming the VMs), or undefined when it can. */
 export function removalProblem(host: HostRecord, vms: readonly VmRecord[]): string | undefined {
   if (vms.length === 0) return undefined;
-  if (host.state === 'Unreachable' && vms.every(notRunning)) return undefined;
+  const gone = host.state === 'Unreachable' || host.state === 'Fenced';
+  if (gone && vms.every(notRunning)) return undefined;
   const shown = vms.slice(0, NAMES_SHOWN).map((v) => `${v.name} (${v.phase}${v.migration ? ', migrating' : ''})`).join(', ');
   const more = vms.length > NAMES_SHOWN ? ` and ${vms.length - NAMES_SHOWN} more` : '';
-  const rule = host.state === 'Unreachable'
-    ? 'an Unreachable host can be removed with VMs on it only when they are all Stopped or Failed; stop or delete the others'
+  const rule = gone
+    ? `an ${host.state} host can be removed with VMs on it only when they are all Stopped or Failed; stop or delete the others`
     : `move them away (drover host maintenance ${host.name}) or delete them first; only an Unreachable host may be removed with stopped VMs on it`;
   return `host ${host.name} still has ${vms.length} VM(s): ${shown}${more}; ${rule}`;
 }

@@ -33,8 +33,12 @@ export interface JobKind {
 
 const MAX_KEPT_JOBS = 500;
 
-/** Test hook: DROVER_CRASH_AT=<jobKind>:<stepName> kills the controller (SIGKILL) right before that step runs. */
-function crashHook(kind: string, step: string): void {
+/**
+ * Test hook: DROVER_CRASH_AT=<jobKind>:<stepName> kills the controller
+ * (SIGKILL) right before that step runs. Steps may name points of their own
+ * (ha.failover: `restart#N`, after the N-th VM's restart was committed).
+ */
+export function crashHook(kind: string, step: string): void {
   if (process.env.DROVER_CRASH_AT === `${kind}:${step}`) process.kill(process.pid, 'SIGKILL');
 }
 

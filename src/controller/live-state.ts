@@ -1,11 +1,16 @@
 // Observations that change every report and need not survive a restart:
 // kept in memory so a report of unchanged state writes nothing to disk.
+import type { HostHaReport } from '../api/agent-protocol.js';
 import type { VmStats } from '../api/resources.js';
 import type { MigrationLive } from './migration-reports.js';
 
 export class LiveState {
   /** Host id → when its last report arrived (ms since the epoch). */
   readonly lastSeen = new Map<string, number>();
+  /** Host id → when its last report arrived on this process's monotonic clock (performance.now): HA failover judges silence by it. */
+  readonly lastSeenMono = new Map<string, number>();
+  /** Host id → its fencer's state from its last report (docs/ha.md); absent: the agent said nothing of it. */
+  readonly haReports = new Map<string, HostHaReport>();
   /** Host id → host ports its agent says its VMs forward. */
   readonly usedPorts = new Map<string, number[]>();
   /** Host id → where its VMs' port forwards without an address listen (from its inventory). */

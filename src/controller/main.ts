@@ -1,5 +1,6 @@
 // The controller process:
 //   node --import tsx src/controller/main.ts [--state-dir DIR] [--listen 127.0.0.1:7480]
+//     [--shared-pool DIR [--ha-io-timeout 1000]]
 // Prints the admin token on its first start, and `controller ready url=...`
 // once it listens. SIGTERM/SIGINT stop it cleanly (running jobs resume on the
 // next start).
@@ -10,6 +11,7 @@ import { Command } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { DEFAULT_IO_TIMEOUT_MS } from '../core/ha-timing.js';
 import { parseRange } from '../core/ipv4.js';
 import { startController } from './controller.js';
 
@@ -31,13 +33,17 @@ async function main(): Promise<void> {
     .option('--state-dir <dir>', 'where the database and tokens live', defaultStateDir())
     .option('--listen <addr:port>', 'address to listen on (port 0: any free port)', '127.0.0.1:7480')
     .option('--bridge-range <first-last/prefix>', 'addresses for bridged VMs that name none, e.g. 10.77.1.1-10.77.255.254/16')
+    .option('--shared-pool <dir>', 'the shared storage pool as this machine mounts it: HA failover watches the hosts\' leases there (docs/failover.md); without it failover is off')
+    .option('--ha-io-timeout <ms>', 'the HA I/O timeout every failover timeout derives from; the same as the agents\' --ha-io-timeout', String(DEFAULT_IO_TIMEOUT_MS))
     .parse();
-  const opts = program.opts<{ stateDir: string; listen: string; bridgeRange?: string }>();
+  const opts = program.opts<{ stateDir: string; listen: string; bridgeRange?: string; sharedPool?: string; haIoTimeout: string }>();
+  const haIoTimeoutMs = Number(opts.haIoTimeout);
+  if (!Number.isInteger(haIoTimeoutMs) || haIoTimeoutMs <= 0) throw new Error(`--ha-io-timeout must be a whole number of milliseconds (got "${opts.haIoTimeout}")`);
   const { host, port } = parseListen(opts.listen);
   const bridgeRange = opts.bridgeRange === undefined ? undefined : parseRange(opts.bridgeRange);
   if (typeof bridgeRange === 'string') throw new Error(`--bridge-range: ${bridgeRange}`);
   const log = pino({ level: process.env.DROVER_LOG_LEVEL ?? 'info' });
-  const controller = await startController({ stateDir: opts.stateDir, host, port, log, ...(bridgeRange ? { bridgeRange } : {}) });
+  const controller = await startController({ stateDir: opts.stateDir, host, port, log, haIoTimeoutMs, ...(opts.sharedPool ? { sharedPoolDir: opts.sharedPool } : {}), ...(bridgeRange ? { bridgeRange } : {}) });
   if (controller.secrets.created) {
     console.log(`admin token (shown once; also in ${join(opts.stateDir, 'admin-token')}): ${controller.secrets.adminToken}`);
   }

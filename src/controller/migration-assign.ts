@@ -8,9 +8,13 @@
 //   switchover      hold the handed-over guest (never resume)     run the guest
 //   release-source  released: kill QEMU, drop local volumes       runs it as usual (hostId = target)
 //   abort           cancel, keep or get the guest running         released
+//
+// A host the VM is stale on (HA failover restarted it elsewhere, records.ts
+// `staleOn`) is told 'released' until it confirms the VM gone.
 import type { VmAssignment } from '../api/agent-protocol.js';
 import type { MigrationAssignment } from '../api/migration.js';
 import type { VmMigrationState, VmRecord } from './records.js';
+import { staleOn } from './ha/vm-marks.js';
 import { toAssignment } from './vm-observe.js';
 
 /** The assignments of one host: its own VMs and the VMs migrating to or from it. */
@@ -25,6 +29,7 @@ export function assignmentsFor(hostId: string, vms: readonly VmRecord[]): VmAssi
 
 export function assignmentOf(hostId: string, vm: VmRecord): VmAssignment | undefined {
   const m = vm.migration;
+  if (staleOn(vm, hostId) && m?.sourceHostId !== hostId && m?.targetHostId !== hostId) return { ...toAssignment(vm), power: 'released' };
   if (!m || m.stage === 'queued') return vm.hostId === hostId ? toAssignment(vm) : undefined;
   if (hostId === m.sourceHostId) return sourceAssignment(vm, m);
   if (hostId === m.targetHostId) return targetAssignment(vm, m);

@@ -64,22 +64,23 @@ function allocationOnly(v: SnapshotVm): SnapshotVm {
  * The snapshot the planner places `subject` in: the placed VMs of `base`
  * (by allocation: placement spreads what VMs were promised, not what they
  * use now), the subject off any host, in the groups it names, and only
- * hosts not excluded for it. No HA admission yet (the HA work adds it).
+ * hosts not excluded for it. HA admission for `failures` host failures
+ * (0: none; a new HA VM is placed with F, ha/admission.ts).
  */
-export function placementSnapshot(base: ClusterSnapshot, subject: SnapshotVm, excluded: Exclusions): ClusterSnapshot {
+export function placementSnapshot(base: ClusterSnapshot, subject: SnapshotVm, excluded: Exclusions, failures = 0): ClusterSnapshot {
   const mine = new Set(subject.groups ?? []);
   const vms = base.vms.filter((v) => v.host !== null && v.id !== subject.id).map(allocationOnly);
   vms.push({ ...allocationOnly(subject), host: null });
   const groups = (base.groups ?? []).map((g) => ({ ...g, vms: [...g.vms.filter((id) => id !== subject.id), ...(mine.has(g.id) ? [subject.id] : [])] }));
-  const s: ClusterSnapshot = { ...base, vms, policy: { ...base.policy, failures: 0, placement: 'spread' } };
+  const s: ClusterSnapshot = { ...base, vms, policy: { ...base.policy, failures, placement: 'spread' } };
   if (groups.length > 0) s.groups = groups;
   else delete s.groups;
   return withExclusions(s, new Map([[subject.id, excluded]]));
 }
 
 /** The host the planner places `subject` on (never an excluded one), or why none will do. */
-export function placeOne(base: ClusterSnapshot, subject: SnapshotVm, excluded: Exclusions): { hostId: string } | { why: Why } {
-  const s = placementSnapshot(base, subject, excluded);
+export function placeOne(base: ClusterSnapshot, subject: SnapshotVm, excluded: Exclusions, failures = 0): { hostId: string } | { why: Why } {
+  const s = placementSnapshot(base, subject, excluded, failures);
   const p = plan(s, 'place');
   for (const { action: a } of p.actions) if (a.kind === 'place' && a.vm === subject.id) return { hostId: a.host };
   return { why: describeUnplaced(p.unplaced.find((u) => u.vm === subject.id), s, excluded, subject) };

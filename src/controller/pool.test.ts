@@ -34,11 +34,14 @@ describe('pool capacity and host usage', () => {
   it('shows an idle Ready host: all of it free', async () => {
     const pool = await bed.client.call('getPool');
     expect(pool).toEqual({
-      hosts: { total: 1, schedulable: 1, byState: { Joining: 0, Ready: 1, Unreachable: 0, Maintenance: 0, Standby: 0, Left: 0 } },
+      hosts: { total: 1, schedulable: 1, byState: { Joining: 0, Ready: 1, Unreachable: 0, Maintenance: 0, Standby: 0, Left: 0, Fenced: 0, Recovering: 0 } },
       cpus: { total: INVENTORY.cpus, reserved: 0, used: 0, free: INVENTORY.cpus },
       memoryMiB: { total: INVENTORY.memoryMiB, reserved: 0, used: 0, free: INVENTORY.memoryMiB },
       vms: { total: 0, active: 0, activeOutsidePool: 0 },
+      // No --shared-pool: failover is off. One Ready host: room for F = 1 failure holds with nothing to spare.
+      ha: { failover: false, reason: expect.stringMatching(/without --shared-pool/), failures: 1, admission: { holds: true, spareMemoryMiB: 0, spareCpus: 0 } },
     });
+    expect((await bed.client.call('listHosts'))[0]?.ha).toMatchObject({ verdict: 'off', reason: expect.stringMatching(/HA failover is off/) });
     expect((await bed.client.call('listHosts'))[0]?.usage).toEqual({ cpus: 0, memoryMiB: 0, vms: 0, activeVms: 0 });
   });
 

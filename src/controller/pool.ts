@@ -4,6 +4,7 @@ import type { HostsByState, Pool } from '../api/pool.js';
 import { HOST_STATES, type Host } from '../api/resources.js';
 import { poolCapacity, type CapacityHost, type CapacityVm } from '../core/pool-capacity.js';
 import type { ControllerContext } from './context.js';
+import { poolHa } from './ha/admission.js';
 import type { VmRecord } from './records.js';
 
 /** A host as the capacity code sees it; one that has not reported an inventory yet has no capacity. */
@@ -25,12 +26,13 @@ export async function getPool(ctx: ControllerContext): Promise<Pool> {
   const { hosts, vms } = await snapshot(ctx);
   const { pool } = poolCapacity(hosts, vms, HOST_STATES);
   const byState = Object.fromEntries(HOST_STATES.map((s) => [s, pool.hosts.byState[s] ?? 0])) as HostsByState;
-  return { ...pool, hosts: { ...pool.hosts, byState } };
+  const ha = await poolHa(ctx, { memoryMiB: pool.memoryMiB.free, cpus: pool.cpus.free });
+  return { ...pool, hosts: { ...pool.hosts, byState }, ha };
 }
 
-/** The hosts with their usage filled in (from one snapshot of the VMs). */
+/** The hosts with their usage and HA failover verdict filled in (from one snapshot of the VMs). */
 export async function withUsage(ctx: ControllerContext, hosts: Host[]): Promise<Host[]> {
   const vms = (await ctx.state.listVms()).map((v) => capacityVm(v.data));
   const { hosts: usage } = poolCapacity(hosts.map(capacityHost), vms);
-  return hosts.map((h) => ({ ...h, usage: usage.get(h.id) }));
+  return hosts.map((h) => ({ ...h, usage: usage.get(h.id), ha: ctx.ha.status(h) }));
 }

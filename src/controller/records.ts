@@ -74,7 +74,18 @@ export interface VmRecord extends Omit<Vm, 'stats' | 'migration'> {
   gone?: boolean;
   /** An assignment the agent could not carry out (bad image, no space). */
   agentError?: string;
+  /**
+   * Hosts that may still hold an old QEMU of it: HA failover restarted it
+   * elsewhere. Each is handed the VM as 'released' until its report shows the
+   * VM gone (docs/failover.md, "A host that comes back").
+   */
+  staleOn?: string[];
 }
+
+/** What HA failover did with one VM of a dead host (job params, and the job's outcome lines). */
+export type HaVmOutcome =
+  | { restarted: true; hostId: string; host: string; epoch: number; started: boolean }
+  | { restarted: false; reason: string };
 
 export interface HostRecord extends Host {
   /** sha256 of the agent's credential; the credential itself is derived, never stored (see secrets.ts). */
@@ -116,6 +127,14 @@ export interface JobParams {
   migrationIds?: Record<string, string>;
   /** vm.migrate: the VM's migration record was committed. */
   migrationSet?: boolean;
+  /** ha.failover: the dead host's HA VMs in restart order (priority), fixed when the job is created. */
+  haVmIds?: string[];
+  /** ha.failover: their names (for the outcome lines, also once a VM is deleted). */
+  haVmNames?: Record<string, string>;
+  /** ha.failover: what became of each, committed with the VM's own change. */
+  haOutcomes?: Record<string, HaVmOutcome>;
+  /** ha.failover: the VMs seen Running on their new host (or why not), after the restarts. */
+  haConfirmed?: Record<string, string>;
 }
 
 export interface JobRecord extends Job {

@@ -5,6 +5,7 @@ import type { HostReport, VmReport } from '../api/agent-protocol.js';
 import type { CommitOp } from '../store/store.js';
 import type { Assignments } from './assignments.js';
 import { hostStateEvent, migrationProgressEvent, vmPhaseEvent, type EventDraft } from './events.js';
+import { afterStaleReport, clearHostDown, staleOn } from './ha/vm-marks.js';
 import { hostStateOnReport } from './host-liveness.js';
 import { imageOpsForReport } from './images.js';
 import type { LiveState } from './live-state.js';
@@ -23,6 +24,9 @@ export class Reports {
   async accept(hostId: string, report: HostReport): Promise<void> {
     const now = Date.now();
     this.live.lastSeen.set(hostId, now);
+    this.live.lastSeenMono.set(hostId, performance.now());
+    if (report.ha) this.live.haReports.set(hostId, report.ha);
+    else this.live.haReports.delete(hostId);
     this.live.usedPorts.set(hostId, report.usedPorts ?? []);
     if (report.inventory?.forwardAddress) this.live.forwardAddresses.set(hostId, report.inventory.forwardAddress);
     this.live.recordStats(hostId, new Map(report.vms.flatMap((v) => (v.stats ? [[v.id, v.stats] as const] : []))), now);
@@ -34,27 +38,38 @@ export class Reports {
     if (!host) return;
     const ops: CommitOp[] = [];
     const events: EventDraft[] = [];
-    const nextHost: HostRecord = { ...host.data, inventory: report.inventory, state: hostStateOnReport(host.data.state) };
+    const all = await this.state.listVms();
+    const vms = this.vmOps(hostId, all, report, events);
+    const pending = vms.stale > 0 || (await this.failoverRunning(host.data));
+    const nextHost: HostRecord = { ...host.data, inventory: report.inventory, state: hostStateOnReport(host.data.state, pending) };
     if (nextHost.state !== host.data.state) nextHost.lastSeenAt = nowIso();
     if (JSON.stringify(nextHost) !== JSON.stringify(host.data)) {
       ops.push(putOp(KIND.host, hostId, nextHost, host.rev));
-      events.push(...hostStateEvent(host.data, nextHost));
+      events.unshift(...hostStateEvent(host.data, nextHost));
     }
     ops.push(...imageOpsForReport(await this.state.listImages(), hostId, report.images));
-    const all = await this.state.listVms();
-    ops.push(...this.vmOps(hostId, all, report, events));
+    ops.push(...vms.ops);
     ops.push(...volumeOps(hostId, all.filter((v) => v.data.hostId === hostId), report.vms, await this.state.listVolumes()));
     if (ops.length) await this.state.commit(ops, events);
     else for (const e of events) this.state.events.publish(e); // progress only: nothing to store
   }
 
+  /** A failed-over host whose failover job still runs: its HA VMs are not all placed yet. */
+  private async failoverRunning(host: HostRecord): Promise<boolean> {
+    if (!host.failoverJobId || (host.state !== 'Fenced' && host.state !== 'Recovering')) return false;
+    return (await this.state.getJob(host.failoverJobId))?.data.state === 'running';
+  }
+
   /**
    * The VMs of this host follow its report (phase, pid, ...); the VMs
-   * migrating to or from it also their migration state. One put per VM.
+   * migrating to or from it also their migration state; the VMs it may hold
+   * an old copy of (HA failover) lose it once it is gone. One put per VM.
+   * `stale`: how many of those old copies may remain.
    */
-  private vmOps(hostId: string, vms: Versioned<VmRecord>[], report: HostReport, events: EventDraft[]): CommitOp[] {
+  private vmOps(hostId: string, vms: Versioned<VmRecord>[], report: HostReport, events: EventDraft[]): { ops: CommitOp[]; stale: number } {
     const reported = new Map(report.vms.map((r) => [r.id, r]));
     const ops: CommitOp[] = [];
+    let stale = 0;
     for (const vm of vms) {
       const r = reported.get(vm.id);
       const served = this.assignments.absentServed(hostId, vm.id);
@@ -68,13 +83,16 @@ export class Reports {
         }
         next = applyMigrationReport(next, hostId, r, served);
       }
-      if (next.hostId === hostId) next = applyVmReport(next, r, served);
+      if (next.hostId === hostId) next = applyVmReport(clearHostDown(next), r, served);
+      // Restarted elsewhere by HA failover: this host may hold an old QEMU of it until it confirms it gone.
+      next = afterStaleReport(next, hostId, r !== undefined, served);
+      if (staleOn(next, hostId)) stale++;
       if (!vmChanged(vm.data, next)) continue;
       next = { ...next, updatedAt: nowIso() };
       ops.push(putOp(KIND.vm, vm.id, next, vm.rev));
       events.push(...vmPhaseEvent(vm.data, next));
     }
-    return ops;
+    return { ops, stale };
   }
 }
 

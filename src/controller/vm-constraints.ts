@@ -5,6 +5,7 @@ import { ApiError, ErrorCode } from '../api/errors.js';
 import type { HostRuleInput } from '../api/labels.js';
 import type { VmSpec } from '../api/resources.js';
 import { checkHostRules, LabelError, normalizeHostRules } from '../core/labels.js';
+import { admissionError } from './ha/admission.js';
 import type { Why } from './plan-placement.js';
 import type { GroupRecord } from './records.js';
 import type { Versioned } from './state.js';
@@ -43,10 +44,12 @@ const RESOURCES = new Set(['memory', 'cpu', 'disk']);
 /**
  * Why placement found no host, as the API error: not enough room is
  * `unavailable` (field memoryMiB or cpus); a constraint that no host meets
- * is `conflict`, naming the field that set it (groups or hostRules).
+ * is `conflict`, naming the field that set it (groups or hostRules); HA
+ * admission (room for `failures` failed hosts) is `conflict` on field ha.
  */
-export function placementError(why: Why, what = 'the VM'): ApiError {
+export function placementError(why: Why, what = 'the VM', failures = 0): ApiError {
   const c = why.constraints.filter((x) => x !== 'none' && x !== 'host-state' && x !== 'excluded');
+  if (c.includes('ha-admission')) return admissionError(failures, `no host can take ${what} and keep that room (${why.text})`);
   if (c.length === 0 || c.every((x) => RESOURCES.has(x))) {
     const field = c.includes('memory') || c.length === 0 ? 'memoryMiB' : c.includes('cpu') ? 'cpus' : 'diskBytes';
     return new ApiError(ErrorCode.unavailable, `not enough memory or CPU for ${what} on any candidate host (${why.text})`, field);

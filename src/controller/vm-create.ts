@@ -6,6 +6,8 @@
 // VM joins. A group changed by a concurrent request makes the commit lose its
 // compare-and-swap: the create is planned again (so two VMs of a must
 // anti-affinity group created at once still land on different hosts).
+// An HA VM is placed under HA admission (room for F failed hosts, ha/admission.ts)
+// and never on a host whose agent cannot fence itself.
 import { randomBytes } from 'node:crypto';
 import { ApiError, ErrorCode } from '../api/errors.js';
 import type { CreateVmRequest } from '../api/requests.js';
@@ -16,6 +18,8 @@ import { StoreConflictError } from '../store/store.js';
 import { buildClusterSnapshot, withConstraints } from './cluster-snapshot.js';
 import type { ControllerContext } from './context.js';
 import { vmCreatedEvent } from './events.js';
+import { haFailures } from './ha/admission.js';
+import { haProblem } from './ha/restart.js';
 import { placeOne } from './plan-placement.js';
 import { findPortClash } from './placement.js';
 import { KIND, nowIso, type GroupRecord, type HostRecord, type ImageRecord, type JobRecord, type VmRecord } from './records.js';
@@ -41,7 +45,11 @@ async function createOnce(ctx: ControllerContext, req: CreateVmRequest): Promise
   const network = resolveNetwork(req, vms, ctx.bridgeRange);
   const candidates = hostsForNetwork(placementCandidates(ready, image, req), network);
   if (candidates.length === 0) throw new ApiError(ErrorCode.unavailable, `no Ready host holds image "${image.name}"`, 'image');
-  const host = placeNewVm({ hosts, vms, groups: groups.map((g) => g.data) }, candidates, req, constraints, (h) => exclusionOf(h, image, req, network));
+  const failures = constraints.ha ? await haFailures(ctx) : 0;
+  const ha = (h: HostRecord) => (constraints.ha ? haProblem(ctx.live.haReports.get(h.id)) : undefined);
+  const fit = candidates.filter((h) => !ha(h));
+  if (fit.length === 0) throw new ApiError(ErrorCode.unavailable, `no Ready host that can run the VM can fence itself, so none may run an HA VM (${candidates.map((h) => `${h.name}: ${ha(h)}`).join('; ')})`, 'ha');
+  const host = placeNewVm({ hosts, vms, groups: groups.map((g) => g.data) }, fit, req, constraints, failures, (h) => ha(h) ?? exclusionOf(h, image, req, network));
   const sizes = checkSizes(req, host);
   const ports = normalizePorts(req.ports ?? []);
   await checkPorts(ctx, host, ports, vms);
@@ -50,14 +58,14 @@ async function createOnce(ctx: ControllerContext, req: CreateVmRequest): Promise
 }
 
 /** The planner's host for the new VM among the candidates, under its host rules and groups. */
-function placeNewVm(records: { hosts: HostRecord[]; vms: VmRecord[]; groups: GroupRecord[] }, candidates: HostRecord[], req: CreateVmRequest, constraints: Pick<VmSpec, 'ha' | 'haPriority' | 'hostRules'>, why: (h: HostRecord) => string): HostRecord {
+function placeNewVm(records: { hosts: HostRecord[]; vms: VmRecord[]; groups: GroupRecord[] }, candidates: HostRecord[], req: CreateVmRequest, constraints: Pick<VmSpec, 'ha' | 'haPriority' | 'hostRules'>, failures: number, why: (h: HostRecord) => string): HostRecord {
   const base = buildClusterSnapshot({ ...records, migrations: [], volumes: [], usage: () => ({}), nowMs: Date.now() });
   const ids = new Set(candidates.map((h) => h.id));
   const excluded = new Map(records.hosts.filter((h) => h.state === 'Ready' && !ids.has(h.id)).map((h) => [h.id, why(h)]));
   const subject = withConstraints({ id: NEW_VM_ID, name: req.name, cpus: req.cpus ?? 1, memoryMiB: req.memoryMiB ?? 256, host: null }, constraints);
   if (req.groups?.length) subject.groups = [...new Set(req.groups)];
-  const placed = placeOne(base, subject, excluded);
-  if ('why' in placed) throw placementError(placed.why);
+  const placed = placeOne(base, subject, excluded, failures);
+  if ('why' in placed) throw placementError(placed.why, 'the VM', failures);
   return candidates.find((h) => h.id === placed.hostId)!;
 }
 

@@ -9,10 +9,14 @@ export function assignedPower(vm: VmRecord): VmAssignment['power'] {
   return vm.removing || vm.phase === 'Deleting' ? 'absent' : vm.intent;
 }
 
-/** The spec an agent needs: placement settings (ha, haPriority, hostRules) are the controller's alone, so changing them wakes no agent. */
+/**
+ * The spec an agent needs. `ha` goes along when set (its fencer guards the HA
+ * VMs' QEMUs, docs/ha.md); priority and host rules are the controller's
+ * alone, so changing them wakes no agent.
+ */
 function agentSpec(spec: VmRecord['spec']): VmAssignment['spec'] {
-  const { ha: _ha, haPriority: _p, hostRules: _r, ...rest } = spec;
-  return rest;
+  const { ha, haPriority: _p, hostRules: _r, ...rest } = spec;
+  return ha === true ? { ...rest, ha: true } : rest;
 }
 
 export function toAssignment(vm: VmRecord): VmAssignment {

@@ -3,7 +3,8 @@
 // list ([] clears it). Everything is checked before anything changes. The
 // new rules apply to every later placement, migration and balancer pass; a
 // VM that runs where a new must rule does not hold stays there until it
-// moves (`drover vm migrate VM` puts it where the rules hold).
+// moves (`drover vm migrate VM` puts it where the rules hold). Turning ha on
+// for a VM that holds resources passes HA admission first (ha/admission.ts).
 import { ApiError, ErrorCode } from '../api/errors.js';
 import { UPDATE_VM_FIELDS, type UpdateVmRequest } from '../api/requests.js';
 import { formatHostRule } from '../core/labels.js';
@@ -11,6 +12,7 @@ import type { ControllerContext } from './context.js';
 import type { EventDraft } from './events.js';
 import { KIND, nowIso, type VmRecord } from './records.js';
 import { putOp, retryOnConflict } from './state.js';
+import { checkTurnHa } from './ha/admission.js';
 import { hostRulesOf } from './vm-constraints.js';
 import { mustFindVm } from './vm-ops.js';
 
@@ -48,6 +50,7 @@ export async function updateVm(ctx: ControllerContext, name: string, req: Update
     if (vm.phase === 'Deleting' || vm.removing) throw new ApiError(ErrorCode.conflict, `VM ${vm.name} is being deleted`);
     const spec = updatedSpec(vm.spec, req);
     if (JSON.stringify(spec) === JSON.stringify(vm.spec)) return vm;
+    if (spec.ha === true) await checkTurnHa(ctx, vm);
     const next: VmRecord = { ...vm, spec, updatedAt: nowIso() };
     await ctx.state.commit([putOp(KIND.vm, vm.id, next, found.rev)], [updatedEvent(next)]);
     return next;

@@ -132,7 +132,7 @@ async function startController(state: TestbedState, port: number): Promise<void>
   const c = state.controller;
   const offset = fs.existsSync(c.logFile) ? fs.statSync(c.logFile).size : 0;
   const listen = `${state.fabric ? state.fabric.rootAddress : '127.0.0.1'}:${port}`;
-  const args = ['--state-dir', c.stateDir, '--listen', listen, ...(state.fabric ? ['--bridge-range', state.fabric.vmRange] : [])];
+  const args = ['--state-dir', c.stateDir, '--listen', listen, '--shared-pool', state.sharedDir, ...(state.fabric ? ['--bridge-range', state.fabric.vmRange] : [])];
   const pid = startDaemon({ entry: 'src/controller/main.ts', args, env: state.env, logFile: c.logFile, pidFile: c.pidFile });
   const m = await waitForLog(c.logFile, /controller ready url=(\S+)/, pid, 30_000, offset);
   state.url = m[1] ?? '';

@@ -13,6 +13,7 @@ interface SetOptions {
   power?: string;
   interval?: string;
   maxMoves?: string;
+  haFailures?: string;
 }
 
 export function automationCommand(io: CliIo): Command {
@@ -24,7 +25,8 @@ export function automationCommand(io: CliIo): Command {
     .option('--power <level>', `power (consolidation, standby, power-on): ${AUTOMATION_LEVELS.join(', ')} (default off)`)
     .option('--interval <seconds>', `seconds between passes, ${L.minIntervalS}-${L.maxIntervalS} (default 300)`)
     .option('--max-moves <n>', `migrations the balancer plans per pass, ${L.minMaxMoves}-${L.maxMaxMoves} (default 8)`)
-    .addHelpText('after', '\nExamples:\n  drover automation set --balance automatic\n  drover automation set --power recommend --interval 600')
+    .option('--ha-failures <n>', `host failures HA admission keeps room for, ${L.minHaFailures}-${L.maxHaFailures} (default 1; 0: off)`)
+    .addHelpText('after', '\nExamples:\n  drover automation set --balance automatic\n  drover automation set --power recommend --interval 600\n  drover automation set --ha-failures 2')
     .action(action(io, setSettings));
   cmd.command('run').description('Run a pass now and print what it decided').option('--explain', 'show the reason and the numbers behind each action')
     .action(action(io, runPass));
@@ -51,12 +53,13 @@ export function buildSettingsUpdate(o: SetOptions): AutomationSettingsUpdate {
   if (o.power !== undefined) body.power = parseLevel(o.power, '--power');
   if (o.interval !== undefined) body.intervalS = parseCount(o.interval, '--interval', L.minIntervalS, L.maxIntervalS);
   if (o.maxMoves !== undefined) body.maxMoves = parseCount(o.maxMoves, '--max-moves', L.minMaxMoves, L.maxMaxMoves);
-  if (Object.keys(body).length === 0) throw new UsageError('nothing to set', '--balance', 'at least one of --balance, --power, --interval, --max-moves');
+  if (o.haFailures !== undefined) body.haFailures = parseCount(o.haFailures, '--ha-failures', L.minHaFailures, L.maxHaFailures);
+  if (Object.keys(body).length === 0) throw new UsageError('nothing to set', '--balance', 'at least one of --balance, --power, --interval, --max-moves, --ha-failures');
   return body;
 }
 
 function renderSettings(s: AutomationSettings): string {
-  return renderFields([['balance', s.balance], ['power', s.power], ['interval', `${s.intervalS} s`], ['max moves', s.maxMoves], ['updated', s.updatedAt ?? '(defaults)']]);
+  return renderFields([['balance', s.balance], ['power', s.power], ['interval', `${s.intervalS} s`], ['max moves', s.maxMoves], ['ha failures', s.haFailures ?? 1], ['updated', s.updatedAt ?? '(defaults)']]);
 }
 
 async function showSettings(ctx: Ctx): Promise<void> {

@@ -39,11 +39,19 @@ async function listHosts(ctx: Ctx, opts: { all?: boolean }): Promise<void> {
   const all = await ctx.client().call('listHosts');
   const hosts = opts.all ? all : all.filter((h) => h.state !== 'Left');
   if (ctx.json) return printJson(ctx.io.stdout, hosts);
-  const head = ['name', 'state', 'cpus', 'memory', 'kvm', 'cpu used', 'memory used', 'vms', 'free disk', 'qemu', 'last seen', 'agent', 'labels'];
-  printTable(ctx.io.stdout, head, hosts.map(hostRow), all.length ? 'No hosts in the pool.' : 'No hosts joined yet. Start an agent: npm run up');
+  // The HA verdict column only while failover is on (with it off every host would say so).
+  const ha = hosts.some((h) => h.ha && h.ha.verdict !== 'off');
+  const head = ['name', 'state', 'cpus', 'memory', 'kvm', 'cpu used', 'memory used', 'vms', 'free disk', 'qemu', 'last seen', 'agent', 'labels', ...(ha ? ['ha'] : [])];
+  printTable(ctx.io.stdout, head, hosts.map((h) => [...hostRow(h), ...(ha ? [h.ha?.verdict] : [])]), all.length ? 'No hosts in the pool.' : 'No hosts joined yet. Start an agent: npm run up');
   const hidden = all.length - hosts.length;
   if (hidden) writeLine(ctx.io.stdout, `(${hidden} removed host(s) not shown; --all lists them)`);
+  const off = hosts.find((h) => h.ha?.verdict === 'off');
+  if (off) writeLine(ctx.io.stdout, off.ha?.reason ?? 'HA failover is off');
+  for (const h of hosts) if (h.ha && NOTED.has(h.ha.verdict)) writeLine(ctx.io.stdout, `${h.name}: ${h.ha.verdict}, ${h.ha.reason}`);
 }
+
+/** HA verdicts worth a line under the table (docs/failover.md). */
+const NOTED = new Set(['isolated', 'suspected', 'dead', 'no-lease', 'lease-stale', 'lease-lost', 'fenced']);
 
 /** "used/total", or just "used" when the host has not reported its size. */
 function usedOf(used: number | undefined, total: number | undefined, format: (n: number) => string): string | undefined {
@@ -89,6 +97,8 @@ export function renderHost(h: Host, vms: Vm[]): string {
     ['Name', h.name],
     ['ID', h.id],
     ['State', h.state],
+    ['HA', h.ha ? `${h.ha.verdict}: ${h.ha.reason}` : undefined],
+    ...(h.failedAt ? [['Failed at', `${h.failedAt} (failover job ${h.failoverJobId ?? '-'})`] as [string, string]] : []),
     ['Labels', formatLabels(h.labels) || undefined],
     ['CPUs', usedOf(h.usage?.cpus, inv?.cpus, (n) => `${n}`)],
     ['Memory', usedOf(h.usage?.memoryMiB, inv?.memoryMiB, mib)],

@@ -53,7 +53,7 @@ describe('automation: balancer and power loop', () => {
   });
 
   it('has defaults: balance recommend, power off', async () => {
-    expect(await bed.client.call('getAutomation')).toEqual({ balance: 'recommend', power: 'off', intervalS: 300, maxMoves: 8 });
+    expect(await bed.client.call('getAutomation')).toEqual({ balance: 'recommend', power: 'off', intervalS: 300, maxMoves: 8, haFailures: 1 });
   });
 
   const refusals: Array<{ body: Record<string, unknown>; field: string; message: RegExp }> = [

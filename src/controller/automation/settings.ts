@@ -44,7 +44,7 @@ export async function updateSettings(state: ControllerState, update: AutomationS
   });
 }
 
-/** The planner policy the settings give: the balancer's level and moves per pass, and the hosts' migration limit. */
+/** The planner policy the settings give: the balancer's level and moves per pass, the hosts' migration limit, and F for HA admission. */
 export function automationPolicy(s: AutomationSettings, migrationsPerHost: number): PlannerPolicy {
-  return { balance: { maxMoves: s.maxMoves, automation: s.balance }, migrationsPerHost };
+  return { balance: { maxMoves: s.maxMoves, automation: s.balance }, migrationsPerHost, failures: s.haFailures };
 }

@@ -30,9 +30,15 @@ export class FakeAgent {
   readonly calls: AgentCall[] = [];
   /** VM id → state to report instead of what auto-convergence would. */
   readonly override = new Map<string, Partial<VmReport>>();
+  /** What it reports as its inventory (join and reports). */
+  inventory: HostInventory = INVENTORY;
   private server: Server | undefined;
   private wss: WebSocketServer | undefined;
   private converging = false;
+  private lastVms: VmReport[] = [];
+  /** Reports go out one at a time, in order (heartbeats and convergence share it). */
+  private sending: Promise<void> = Promise.resolve();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
 
   constructor(public controllerUrl: string) {}
 
@@ -47,6 +53,7 @@ export class FakeAgent {
 
   async stop(): Promise<void> {
     this.converging = false;
+    this.stopHeartbeat();
     for (const ws of this.wss?.clients ?? []) ws.terminate();
     this.wss?.close();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
@@ -58,7 +65,7 @@ export class FakeAgent {
 
   async join(joinToken: string, name = 'h1'): Promise<void> {
     const anon = new DroverClient({ baseUrl: this.controllerUrl, token: '' });
-    const r = await anon.call('agentJoin', { body: { joinToken, name, agentUrl: this.url, inventory: INVENTORY } });
+    const r = await anon.call('agentJoin', { body: { joinToken, name, agentUrl: this.url, inventory: this.inventory } });
     this.hostId = r.hostId;
     this.credential = r.credential;
   }
@@ -67,8 +74,28 @@ export class FakeAgent {
     return this.client().call('agentAssignments', { query: { since, waitMs } });
   }
 
-  async report(vms: VmReport[] = []): Promise<void> {
-    await this.client().call('agentReport', { body: { inventory: INVENTORY, vms, images: this.images } });
+  report(vms: VmReport[] = []): Promise<void> {
+    this.lastVms = vms;
+    const sent = this.sending.then(() => this.client().call('agentReport', { body: { inventory: this.inventory, vms, images: this.images } }));
+    this.sending = sent.then(() => undefined, () => undefined);
+    return sent.then(() => undefined);
+  }
+
+  /** Reports what it reported last every `everyMs` (the heartbeat HA failover judges silence by). */
+  heartbeat(everyMs: number): void {
+    this.stopHeartbeat();
+    this.heartbeatTimer = setInterval(() => void this.report(this.lastVms).catch(() => undefined), everyMs);
+  }
+
+  stopHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  /** As if the host died: no more reports, no more polls. */
+  silence(): void {
+    this.stopConverging();
+    this.stopHeartbeat();
   }
 
   /** Converges like a well-behaved agent: long-polls, then reports what it "did" for every assignment. */

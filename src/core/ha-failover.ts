@@ -1,0 +1,168 @@
+// Failover decisions of the controller (docs/failover.md): is a host alive,
+// cut off from the controller, or dead; which of a dead host's VMs restart,
+// in what order; and when a host that comes back is Ready again. Pure: the
+// controller passes in durations it measured on its own monotonic clock
+// (never wall clocks, never clocks of other hosts), and the timing of
+// ha-timing.ts.
+import type { HaTiming } from './ha-timing.js';
+
+/**
+ * alive: it reports. isolated: silent, but its lease is still renewed (cut off
+ * from the controller, not dead: nothing is done). suspected: silent and its
+ * lease not renewed lately, not yet expired. dead: its lease expired (it has
+ * fenced itself): its HA VMs restart elsewhere. no-lease: silent, but no lease
+ * of it was ever seen: it cannot be proven fenced, nothing is done.
+ * lease-stale: it reports and says its lease is fresh, yet the controller
+ * sees the record unchanged: the controller's view of the pool is in doubt,
+ * nothing is done. lease-lost: it reports and says it lost its lease (its
+ * storage is cut: its fencer killed its HA VMs), but no HA VM is assigned to
+ * it any more: nothing to fail over. fenced: declared dead already (host
+ * state Fenced).
+ * not-watched: a state that holds no running VMs (Joining, Standby, Left).
+ * off: the controller runs without a shared pool.
+ */
+export const HOST_HA_VERDICTS = ['alive', 'isolated', 'suspected', 'dead', 'no-lease', 'lease-stale', 'lease-lost', 'fenced', 'not-watched', 'off'] as const;
+export type HostHaVerdict = (typeof HOST_HA_VERDICTS)[number];
+
+/** Host states whose hosts may hold running VMs: the ones judged. */
+export const WATCHED_HOST_STATES: readonly string[] = ['Ready', 'Unreachable', 'Maintenance', 'Recovering'];
+
+/** What the controller observed of a host's lease record. */
+export interface LeaseObservation {
+  /** A record of the host was read since the controller started. */
+  seen: boolean;
+  /**
+   * How long the record has been seen unchanged (ms, the controller's own
+   * monotonic clock). Counted at most from the controller's start, its last
+   * stall, or the last failed read: none of those is evidence of anything.
+   */
+  unchangedMs: number;
+  /** The last read failed (other than "no such file"): why. */
+  readError?: string;
+  /** The record cannot be this host's: why (e.g. the host reports another shared pool). */
+  mismatch?: string;
+}
+
+export interface HostHaInput {
+  /** The host's state name (Ready, Unreachable, Fenced, ...). */
+  state: string;
+  /** Since its last report (or since the controller started, if none came since), on the controller's clock. */
+  silentMs: number;
+  lease: LeaseObservation;
+  /** Its own latest report says its fencer runs and its lease is not fresh (it lost its lease, as it sees it). */
+  reportsLeaseLost?: boolean;
+  /** HA VMs assigned to it (asked only for a host that reports; undefined: some). */
+  haVms?: number;
+}
+
+export interface HostHaJudgement {
+  verdict: HostHaVerdict;
+  /** One sentence a person can read. */
+  reason: string;
+}
+
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** How recently a lease that is renewed every renewEveryMs (each write within T) must have changed, seen by a poller. */
+export function renewingWithinMs(t: HaTiming): number {
+  return 2 * t.renewEveryMs + t.pollMs;
+}
+
+/** Alive, isolated, suspected or dead (see HostHaVerdict). */
+export function judgeHost(input: HostHaInput, t: HaTiming): HostHaJudgement {
+  if (input.state === 'Fenced') return { verdict: 'fenced', reason: 'declared dead: its HA VMs were restarted elsewhere; it is Recovering once it reports again' };
+  if (!WATCHED_HOST_STATES.includes(input.state)) return { verdict: 'not-watched', reason: `a ${input.state} host runs no VMs: it is not watched` };
+  const silent = input.silentMs >= t.heartbeatSuspectMs;
+  const { lease } = input;
+  if (lease.mismatch) return { verdict: silent ? 'no-lease' : 'alive', reason: `${silent ? `silent for ${s(input.silentMs)}; ` : ''}its lease cannot be watched: ${lease.mismatch}; it is never declared dead by lease` };
+  if (!lease.seen) {
+    const why = 'no lease record of it was seen since the controller started (no fencer there: agent --no-ha, no shared pool, or another pool)';
+    return silent
+      ? { verdict: 'no-lease', reason: `silent for ${s(input.silentMs)}, but ${why}: it cannot be proven fenced, so it is not declared dead and its HA VMs are not restarted` }
+      : { verdict: 'alive', reason: `it reports; ${why}: it would not be failed over` };
+  }
+  if (lease.readError) return { verdict: silent ? 'suspected' : 'alive', reason: `the controller cannot read its lease (${lease.readError}): nothing is declared until it can` };
+  const expired = lease.unchangedMs >= t.expireAfterMs;
+  if (!silent) return judgeReporting(input, t, expired);
+  if (expired) return { verdict: 'dead', reason: `silent for ${s(input.silentMs)} and its lease unchanged for ${s(lease.unchangedMs)} (expiry ${s(t.expireAfterMs)}): it has fenced itself` };
+  if (lease.unchangedMs <= renewingWithinMs(t)) {
+    return { verdict: 'isolated', reason: `silent for ${s(input.silentMs)}, but its lease is still renewed (changed ${s(lease.unchangedMs)} ago): cut off from the controller, not dead; its VMs stay where they are` };
+  }
+  return { verdict: 'suspected', reason: `silent for ${s(input.silentMs)} and its lease unchanged for ${s(lease.unchangedMs)}: dead at ${s(t.expireAfterMs)} unless it renews` };
+}
+
+function judgeReporting(input: HostHaInput, t: HaTiming, expired: boolean): HostHaJudgement {
+  if (!expired) return { verdict: 'alive', reason: 'it reports and renews its lease' };
+  const unchanged = s(input.lease.unchangedMs);
+  if (input.reportsLeaseLost) {
+    const lost = `it reports, but its lease is unchanged for ${unchanged} (expiry ${s(t.expireAfterMs)}) and it says it lost it`;
+    // Failed over already (or never had any): failing it over again would only make it flap.
+    if (input.haVms === 0) return { verdict: 'lease-lost', reason: `${lost}; no HA VM is assigned to it: nothing to fail over` };
+    return { verdict: 'dead', reason: `${lost}: it has fenced its HA VMs` };
+  }
+  return { verdict: 'lease-stale', reason: `it reports and does not say it lost its lease, yet the record looks unchanged for ${unchanged}: the controller's view of the shared pool is in doubt; nothing is done` };
+}
+
+/** The verdicts that make the controller declare the host dead and fail it over. */
+export function isDead(j: HostHaJudgement): boolean {
+  return j.verdict === 'dead';
+}
+
+/** The VM facts failover looks at. */
+export interface FailoverVm {
+  id: string;
+  name: string;
+  ha?: boolean;
+  haPriority?: number;
+  storage?: 'local' | 'shared';
+  phase: string;
+  removing?: boolean;
+}
+
+export interface FailoverSelection {
+  /** HA VMs to restart elsewhere, higher priority first (then by name). */
+  restart: string[];
+  /** HA VMs that cannot be restarted elsewhere, with the reason. */
+  notRestartable: Array<{ id: string; reason: string }>;
+  /** The other VMs of the host: they stay assigned to it (host-down). */
+  stay: string[];
+}
+
+/** Why an HA VM of a dead host cannot run elsewhere, or undefined when it can. */
+export function notRestartableReason(vm: FailoverVm): string | undefined {
+  if (vm.phase === 'Deleting' || vm.removing) return 'it is being deleted';
+  if (vm.phase === 'Pending') return 'it was never started (its create job decides what becomes of it)';
+  if ((vm.storage ?? 'local') !== 'shared') return 'its disks are in the failed host\'s local pool (storage local); HA restart needs storage shared';
+  return undefined;
+}
+
+/** The VMs of a dead host, sorted into the ones to restart (in order), the HA ones that cannot be, and the rest. */
+export function selectFailover(vms: readonly FailoverVm[]): FailoverSelection {
+  const out: FailoverSelection = { restart: [], notRestartable: [], stay: [] };
+  const ha = vms.filter((v) => v.ha === true);
+  const ordered = [...ha].sort((a, b) => (b.haPriority ?? 0) - (a.haPriority ?? 0) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  for (const vm of ordered) {
+    const why = notRestartableReason(vm);
+    if (why) out.notRestartable.push({ id: vm.id, reason: why });
+    else out.restart.push(vm.id);
+  }
+  for (const vm of vms) if (vm.ha !== true) out.stay.push(vm.id);
+  return out;
+}
+
+/**
+ * A host's state after one of its reports. `pending`: VMs that now run
+ * elsewhere may still run there (released but not yet confirmed gone), or
+ * its failover is still running. A Fenced host is Recovering until nothing
+ * is pending, then Ready; a joining or unreachable host is Ready, unless
+ * something is pending. Maintenance and Standby keep their state.
+ */
+export function hostStateOnReport(state: string, pending: boolean): string {
+  if (state === 'Fenced' || state === 'Recovering' || state === 'Joining' || state === 'Unreachable') return pending ? 'Recovering' : 'Ready';
+  return state;
+}
+
+/** Whether a silent host of this state becomes Unreachable after the limit (maintenance, standby, fenced and left hosts keep their state). */
+export function silenceMakesUnreachable(state: string): boolean {
+  return state === 'Ready' || state === 'Joining' || state === 'Recovering';
+}

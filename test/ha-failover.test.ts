@@ -1,0 +1,64 @@
+// HA failover with real agents, fencers and QEMU guests: a host is killed
+// outright (its agent, its fencer and its QEMUs: a power loss), and its HA VM
+// runs again on the other host, never twice, with what it wrote to its disk.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, guestGet, guestInfo, killHost, qemusOf, startCluster, waitFor, type Cluster } from './harness.js';
+
+let c: Cluster;
+
+beforeAll(async () => {
+  c = await startCluster({ agents: 2 });
+}, 180_000);
+
+afterAll(async () => {
+  await c?.stop();
+});
+
+async function hostIds(): Promise<string[]> {
+  const hosts = await c.client.call('listHosts');
+  return ['h0', 'h1'].map((n) => hosts.find((h) => h.name === n)!.id);
+}
+
+describe('a host is killed outright', () => {
+  it('its HA VM runs again on the other host, never twice, with its disk data; the returning host does not run it', async () => {
+    const name = 'ha-web';
+    const port = await freePort();
+    await c.client.call('createVm', { body: { name, image: 'tiny', host: 'h0', memoryMiB: 256, diskBytes: 64 * 1048576, storage: 'shared', ha: true, ports: [{ hostPort: port, guestPort: 80 }] } });
+    const vm = await waitFor(async () => {
+      const v = await c.client.call('getVm', { params: { name } });
+      return v.phase === 'Running' && v.guestReadyAt ? v : undefined;
+    }, 90_000, `${name} running`);
+    const [h0, h1] = await hostIds();
+    expect(vm.hostId).toBe(h0);
+    const before = await waitFor(() => guestInfo(port), 30_000, 'guest /info');
+    const stamp = 5000 + Math.floor(Math.random() * 1000);
+    expect((await guestGet(port, `/counter?value=${stamp}`)).status).toBe(200);
+
+    // The invariant, watched the whole time: never two QEMUs of the VM.
+    let most = 0;
+    const watch = setInterval(() => (most = Math.max(most, qemusOf(c, vm.id).length)), 100);
+    try {
+      await killHost(c, 0);
+      const moved = await waitFor(async () => {
+        const v = await c.client.call('getVm', { params: { name } });
+        return v.hostId === h1 && v.phase === 'Running' ? v : undefined;
+      }, 120_000, 'the VM restarted on h1');
+      expect(moved.epoch).toBeGreaterThan(vm.epoch);
+      const after = await waitFor(() => guestInfo(port, c.forwardAddress(1)).catch(() => undefined), 60_000, 'guest answers on h1');
+      // A restart, not a migration: a new boot, and what it fsynced before is on its disk.
+      expect(after.bootId).not.toBe(before.bootId);
+      expect((await guestGet(port, '/counter', 3000, c.forwardAddress(1))).json).toMatchObject({ value: stamp });
+      expect((await c.client.call('listHosts')).find((h) => h.id === h0)?.state).toBe('Fenced');
+
+      // The host comes back: it does not start the VM again; it turns Ready once it runs none of the moved VMs.
+      await c.startAgent(0);
+      await waitFor(async () => (await c.client.call('listHosts')).find((h) => h.id === h0)?.state === 'Ready', 90_000, 'h0 Ready again');
+      expect((await c.client.call('getVm', { params: { name } })).hostId).toBe(h1);
+      expect(qemusOf(c, vm.id)).toHaveLength(1);
+    } finally {
+      clearInterval(watch);
+    }
+    expect(most).toBe(1);
+    await c.client.waitJob((await c.client.call('deleteVm', { params: { name } })).job.id);
+  }, 400_000);
+});
