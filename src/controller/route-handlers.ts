@@ -65,7 +65,7 @@ function vmHandlers(ctx: ControllerContext): Pick<Handlers, Exclude<VmRoutes, Mi
   const op = (name: string, request: VmRequest, reply: FastifyReply, params: JobParams = {}) =>
     requestVmOp(ctx, name, request, params).then((r) => accepted(reply, { vm: r.vm, job: toApiJob(r.job) }));
   return {
-    listVms: async () => (await state.listVms()).map((v) => toApiVm(v.data, live)),
+    listVms: async () => byName((await state.listVms()).map((v) => toApiVm(v.data, live))),
     createVm: async ({ body, reply }) => {
       const { vm, job } = await createVm(ctx, body);
       return accepted(reply, { vm: toApiVm(vm, live), job: toApiJob(job) });
@@ -90,7 +90,7 @@ function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes | Auto
   const { state, live } = ctx;
   return {
     getJoinToken: async () => ({ token: ctx.secrets.joinToken }),
-    listHosts: async () => withUsage(ctx, (await state.listHosts()).map((h) => toApiHost(h.data, live.lastSeen.get(h.id)))),
+    listHosts: async () => byName(await withUsage(ctx, (await state.listHosts()).map((h) => toApiHost(h.data, live.lastSeen.get(h.id))))),
     hostMaintenance: async ({ params, reply }) => {
       const host = await mustFindHost(ctx, params.name);
       if (host.state !== 'Ready' && host.state !== 'Maintenance') throw new ApiError(ErrorCode.conflict, `host ${host.name} is ${host.state}; only a Ready host can enter maintenance`);
@@ -150,4 +150,9 @@ async function checkImport(ctx: ControllerContext, req: ImportImageRequest): Pro
   if (req.kernel && !req.initrd) throw new ApiError(ErrorCode.invalid, 'initrd is required with kernel', 'initrd');
   if (req.initrd && !req.kernel) throw new ApiError(ErrorCode.invalid, 'kernel is required with initrd', 'kernel');
   if (await ctx.state.store.get(KIND.image, req.name)) throw new ApiError(ErrorCode.conflict, `an image named "${req.name}" already exists`, 'name');
+}
+
+/** Lists come sorted by name, so people and scripts see a stable order (store keys are ids). */
+function byName<T extends { name: string }>(items: T[]): T[] {
+  return items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
