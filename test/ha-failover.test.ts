@@ -38,7 +38,7 @@ describe('a host is killed outright', () => {
 
     // The invariant, watched the whole time: never two QEMUs of the VM.
     let most = 0;
-    const watch = setInterval(() => (most = Math.max(most, qemusOf(c, vm.id).length)), 100);
+    const watch = setInterval(() => (most = Math.max(most, qemusOf(c.home, vm.id).length)), 100);
     try {
       await killHost(c, 0);
       const moved = await waitFor(async () => {
@@ -56,7 +56,7 @@ describe('a host is killed outright', () => {
       await c.startAgent(0);
       await waitFor(async () => (await c.client.call('listHosts')).find((h) => h.id === h0)?.state === 'Ready', 90_000, 'h0 Ready again');
       expect((await c.client.call('getVm', { params: { name } })).hostId).toBe(h1);
-      expect(qemusOf(c, vm.id)).toHaveLength(1);
+      expect(qemusOf(c.home, vm.id)).toHaveLength(1);
     } finally {
       clearInterval(watch);
     }
@@ -78,11 +78,11 @@ describe('an agent frozen longer than the lease timeout', () => {
     }, 90_000, `${name} running`);
     expect(vm.hostId).toBe(h1);
     const before = await waitFor(() => guestInfo(port, c.forwardAddress(1)), 30_000, 'guest /info');
-    const [frozenQemu] = qemusOf(c, vm.id);
+    const [frozenQemu] = qemusOf(c.home, vm.id);
     expect(frozenQemu).toBeGreaterThan(0);
 
     let most = 0;
-    const watch = setInterval(() => (most = Math.max(most, qemusOf(c, vm.id).length)), 100);
+    const watch = setInterval(() => (most = Math.max(most, qemusOf(c.home, vm.id).length)), 100);
     const agent = c.agents[1]!;
     try {
       agent.child.kill('SIGSTOP');
@@ -92,7 +92,7 @@ describe('an agent frozen longer than the lease timeout', () => {
         return v.hostId === h0 && v.phase === 'Running' ? v : undefined;
       }, 120_000, 'the VM restarted on h0');
       expect(moved.epoch).toBeGreaterThan(vm.epoch);
-      expect(qemusOf(c, vm.id)).not.toContain(frozenQemu);
+      expect(qemusOf(c.home, vm.id)).not.toContain(frozenQemu);
       const after = await waitFor(() => guestInfo(port, c.forwardAddress(0)).catch(() => undefined), 60_000, 'guest answers on h0');
       expect(after.bootId).not.toBe(before.bootId);
       const fenced = JSON.parse(readFileSync(join(c.agentDir(1), 'fenced.json'), 'utf8')) as Array<{ vmId: string; pid: number }>;
@@ -101,7 +101,7 @@ describe('an agent frozen longer than the lease timeout', () => {
       agent.child.kill('SIGCONT');
       await waitFor(async () => (await c.client.call('listHosts')).find((h) => h.id === h1)?.state === 'Ready', 90_000, 'h1 Ready again');
       expect((await c.client.call('getVm', { params: { name } })).hostId).toBe(h0);
-      expect(qemusOf(c, vm.id)).toHaveLength(1);
+      expect(qemusOf(c.home, vm.id)).toHaveLength(1);
     } finally {
       clearInterval(watch);
       agent.child.kill('SIGCONT');

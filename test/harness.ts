@@ -181,14 +181,14 @@ export async function killHost(c: Cluster, i: number): Promise<void> {
   }
 }
 
-/** PIDs of live QEMU processes of the cluster whose command line names the VM (on any of its hosts). */
-export function qemusOf(c: Cluster, vmId: string): number[] {
+/** PIDs of live QEMU processes whose command line names the VM and a dir under `root` (a cluster's home, a testbed dir). */
+export function qemusOf(root: string, vmId: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmd.includes('qemu-system') && cmd.includes(c.home) && cmd.includes(vmId)) pids.push(Number(entry));
+      if (cmd.includes('qemu-system') && cmd.includes(root) && cmd.includes(vmId)) pids.push(Number(entry));
     } catch {
       // gone meanwhile
     }
