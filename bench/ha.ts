@@ -6,11 +6,55 @@
 // other host) and guest boot (-> /health answers there). The killed host's
 // agent is started again between faults, and the next fault hits the host the
 // guest runs on then. Two hosts, agents on this machine (process mode).
+import { mkdtempSync } from 'node:fs';
+import { DroverClient } from '../src/api/client.js';
 import { haTiming } from '../src/core/ha-timing.js';
+import { cutLink, restoreHost } from '../src/testbed/faults.js';
+import { testbedDown, testbedUp } from '../src/testbed/testbed.js';
 import { freePort, guestGet, killHost, startCluster, waitFor, type Cluster } from '../test/harness.js';
 import { dist, type BenchResult } from './report.js';
 
 const FAULTS = Number(process.env.BENCH_HA_FAULTS ?? 20);
+const FLAPS = Number(process.env.BENCH_HA_FLAPS ?? 100);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Namespace testbed (root): the uplink of the host running an HA guest goes
+ * down for 2 s, then up for 2 s, FLAPS times; a failover (the host Fenced,
+ * or the VM's epoch changed) during any of them is a false one.
+ */
+async function flaps(r: BenchResult): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    r.metrics['flaps.false_failovers'] = { value: -1, unit: 'failovers', note: 'not measured: the namespace testbed needs root' };
+    return;
+  }
+  const tag = `b${process.pid % 100000}`;
+  const tb = await testbedUp({ hosts: 2, netns: true, tag, subnet: `10.${150 + (process.pid % 50)}.0.0/16`, dir: mkdtempSync('/tmp/drvb-') });
+  try {
+    const client = new DroverClient({ baseUrl: tb.url, token: tb.token });
+    await client.call('createVm', { body: { name: 'flap', image: 'tiny', host: 'h0', memoryMiB: 256, storage: 'shared', ha: true, network: { mode: 'bridge' } } });
+    const vm = await waitFor(async () => {
+      const v = await client.call('getVm', { params: { name: 'flap' } });
+      return v.phase === 'Running' && v.guestReadyAt ? v : undefined;
+    }, 120_000, 'flap VM running');
+    let falseFailovers = 0;
+    for (let i = 0; i < FLAPS; i++) {
+      await cutLink(tb, 'h0');
+      await sleep(2000);
+      await restoreHost(tb, 'h0');
+      await sleep(2000);
+      const [v, hosts] = await Promise.all([client.call('getVm', { params: { name: 'flap' } }), client.call('listHosts')]);
+      const h0 = hosts.find((h) => h.name === 'h0');
+      if (v.epoch !== vm.epoch || h0?.state === 'Fenced' || h0?.state === 'Recovering') {
+        falseFailovers++;
+        break; // the VM moved: later flaps would not test the same thing
+      }
+    }
+    r.metrics['flaps.false_failovers'] = { value: falseFailovers, unit: 'failovers', n: FLAPS, note: `2 s uplink cuts of the host running an HA guest, 2 s apart (namespace testbed); must be 0` };
+  } finally {
+    await testbedDown({ tag, dir: tb.dir });
+  }
+}
 
 async function hostIndex(c: Cluster, hostId: string | null): Promise<number> {
   const h = (await c.client.call('listHosts')).find((x) => x.id === hostId);
@@ -61,4 +105,5 @@ export async function run(r: BenchResult): Promise<void> {
   } finally {
     await c.stop();
   }
+  await flaps(r);
 }

@@ -57,7 +57,7 @@ async function startDirtier(port: number, mib: number, rate: number): Promise<vo
 
 /** Every MiB of the dirtier's buffer holds what the guest last wrote there: no page was lost on the way. */
 async function expectMemoryIntact(port: number, on: number, mib: number): Promise<void> {
-  const r = await guestGet(port, '/dirty?verify=1', 60_000, c.forwardAddress(on));
+  const r = await guestGet(port, '/dirty?verify=1', 180_000, c.forwardAddress(on));
   expect(r.json).toMatchObject({ checkedMiB: mib, badMiB: 0 });
 }
 
