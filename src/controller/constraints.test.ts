@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreateVmRequest } from '../api/requests.js';
 import { FakeAgent } from './test-support/fake-agent.js';
-import { eventually, startTestBed, type TestBed } from './test-support/harness.js';
+import { eventually, startTestBed, type TestBed, joinAgent } from './test-support/harness.js';
 import { KIND, type GroupRecord } from './records.js';
 
 describe('constraints on a live cluster', () => {
@@ -29,9 +29,7 @@ describe('constraints on a live cluster', () => {
   beforeAll(async () => {
     bed = await startTestBed();
     bed.agent.converge();
-    h2 = new FakeAgent(bed.ctl.url);
-    await h2.start();
-    await h2.join(bed.ctl.secrets.joinToken, 'h2');
+    h2 = await joinAgent(bed, 'h2');
     h2.converge();
   });
   afterAll(async () => {
@@ -187,9 +185,7 @@ describe('constraints on a live cluster', () => {
   });
 
   it('maintenance: the evacuation keeps a must anti-affinity group apart, even when the emptier host breaks it', async () => {
-    h3 = new FakeAgent(bed.ctl.url);
-    await h3.start();
-    await h3.join(bed.ctl.secrets.joinToken, 'h3');
+    h3 = await joinAgent(bed, 'h3');
     h3.converge();
     await bed.client.call('createGroup', { body: { name: 'pair', kind: 'anti-affinity' } });
     await create({ name: 's1', image: 'tiny', host: 'h1', groups: ['pair'] });

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreateVmRequest } from '../api/requests.js';
 import type { DroverEvent } from '../api/resources.js';
 import { FakeAgent, vmReport } from './test-support/fake-agent.js';
-import { eventually, startTestBed, type TestBed } from './test-support/harness.js';
+import { eventually, startTestBed, type TestBed, joinAgent } from './test-support/harness.js';
 import { LeaseWriter, sharedInventory } from './test-support/lease-writer.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -187,9 +187,7 @@ describe('HA admission', () => {
   beforeAll(async () => {
     bed = await startTestBed();
     bed.agent.converge();
-    h2 = new FakeAgent(bed.ctl.url);
-    await h2.start();
-    await h2.join(bed.ctl.secrets.joinToken, 'h2');
+    h2 = await joinAgent(bed, 'h2');
     await h2.report();
     h2.converge();
     await create({ name: 'a', host: 'h1', ha: true, memoryMiB: 2048 });

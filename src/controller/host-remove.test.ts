@@ -6,7 +6,7 @@ import { checkJoinAllowed, removalProblem } from './host-remove.js';
 import { setHostState } from './job-kinds/host-maintenance.js';
 import type { HostRecord, VmRecord } from './records.js';
 import { FakeAgent } from './test-support/fake-agent.js';
-import { startTestBed, type TestBed } from './test-support/harness.js';
+import { startTestBed, type TestBed, joinAgent } from './test-support/harness.js';
 
 /** Stops the agent converging and lets its last long poll (1 s) and report end, so nothing flips the host back to Ready. */
 const quiet = async (agent: FakeAgent) => {
@@ -64,9 +64,7 @@ describe('removing a host', () => {
     await wait(bed.client.call('createVm', { body: { name: 'web', image: 'tiny' } }));
     await wait(bed.client.call('createVm', { body: { name: 'db', image: 'tiny', host: 'h1' } }));
     await wait(bed.client.call('stopVm', { params: { name: 'db' }, body: {} }));
-    h2 = new FakeAgent(bed.ctl.url);
-    await h2.start();
-    await h2.join(bed.ctl.secrets.joinToken, 'h2');
+    h2 = await joinAgent(bed, 'h2');
     await h2.report();
     bed.ctl.ctx.state.events.subscribe((e) => events.push(e));
   });

@@ -3,7 +3,7 @@
 // new VMs, and activate brings it back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAgent } from './test-support/fake-agent.js';
-import { startTestBed, type TestBed } from './test-support/harness.js';
+import { startTestBed, type TestBed, joinAgent } from './test-support/harness.js';
 
 describe('host standby', () => {
   let bed: TestBed;
@@ -15,9 +15,7 @@ describe('host standby', () => {
     bed = await startTestBed();
     bed.agent.converge();
     await wait(bed.client.call('createVm', { body: { name: 'web', image: 'tiny', host: 'h1' } }));
-    h2 = new FakeAgent(bed.ctl.url);
-    await h2.start();
-    await h2.join(bed.ctl.secrets.joinToken, 'h2');
+    h2 = await joinAgent(bed, 'h2');
     await h2.report();
   });
   afterAll(async () => {

@@ -2,7 +2,7 @@
 // keeps them in (its keys are ids), against a real controller and fake agents.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAgent } from './test-support/fake-agent.js';
-import { startTestBed, type TestBed } from './test-support/harness.js';
+import { startTestBed, type TestBed, joinAgent } from './test-support/harness.js';
 
 describe('list order', () => {
   let bed: TestBed;
@@ -13,9 +13,7 @@ describe('list order', () => {
     bed.agent.converge();
     // Joined in an order that is not the name order: h3, then h0.
     for (const name of ['h3', 'h0']) {
-      const a = new FakeAgent(bed.ctl.url);
-      await a.start();
-      await a.join(bed.ctl.secrets.joinToken, name);
+      const a = await joinAgent(bed, name);
       await a.report();
       extra.push(a);
     }

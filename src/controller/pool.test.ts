@@ -5,7 +5,7 @@ import { HostsByState } from '../api/pool.js';
 import { HOST_STATES } from '../api/resources.js';
 import { setHostState } from './job-kinds/host-maintenance.js';
 import { FakeAgent, INVENTORY } from './test-support/fake-agent.js';
-import { startTestBed, type TestBed } from './test-support/harness.js';
+import { startTestBed, type TestBed, joinAgent } from './test-support/harness.js';
 
 /** Stops the agent converging and lets its last long poll (1 s) and report end, so nothing flips the host back to Ready. */
 const quiet = async (agent: FakeAgent) => {
@@ -59,9 +59,7 @@ describe('pool capacity and host usage', () => {
   });
 
   it('adds a host to the totals once it is Ready, not while it is Joining', async () => {
-    second = new FakeAgent(bed.ctl.url);
-    await second.start();
-    await second.join(bed.ctl.secrets.joinToken, 'h2');
+    second = await joinAgent(bed, 'h2');
     let pool = await bed.client.call('getPool');
     expect(pool.hosts).toMatchObject({ total: 2, schedulable: 1, byState: { Joining: 1, Ready: 1 } });
     expect(pool.memoryMiB.total).toBe(INVENTORY.memoryMiB);

@@ -9,7 +9,7 @@ import type { AutomationPass, Recommendation } from '../../api/automation.js';
 import type { AutomationSettingsUpdate } from '../../api/automation.js';
 import type { DroverEvent } from '../../api/resources.js';
 import { FakeAgent, TINY } from '../test-support/fake-agent.js';
-import { eventually, startTestBed, type TestBed } from '../test-support/harness.js';
+import { eventually, startTestBed, type TestBed, joinAgent } from '../test-support/harness.js';
 
 const MiB = 1024 ** 2;
 
@@ -29,9 +29,7 @@ describe('automation: balancer and power loop', () => {
   beforeAll(async () => {
     bed = await startTestBed();
     bed.agent.converge();
-    h2 = new FakeAgent(bed.ctl.url);
-    await h2.start();
-    await h2.join(bed.ctl.secrets.joinToken, 'h2');
+    h2 = await joinAgent(bed, 'h2');
     h2.converge();
     for (const name of ['web-1', 'web-2', 'web-3']) {
       const { vm, job } = await bed.client.call('createVm', { body: { name, image: 'tiny', host: 'h1', memoryMiB: 1024 } });

@@ -51,4 +51,12 @@ export async function startTestBed(opts: { join?: boolean; options?: Partial<Con
   return bed;
 }
 
+/** Another fake agent, started and joined to the bed's controller as host `name` (it has not reported yet). */
+export async function joinAgent(bed: TestBed, name: string): Promise<FakeAgent> {
+  const a = new FakeAgent(bed.ctl.url);
+  await a.start();
+  await a.join(bed.ctl.secrets.joinToken, name);
+  return a;
+}
+
 export { eventually } from './poll.js';
