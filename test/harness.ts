@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DroverClient } from '../src/api/client.js';
 import { eventually } from '../src/controller/test-support/poll.js';
-import { isAlive } from '../src/testbed/daemons.js';
+import { isAlive, processesMentioning } from '../src/testbed/daemons.js';
 
 export const REPO = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 export const IMAGES_DIR = process.env.DROVER_IMAGES_DIR ?? join(homedir(), '.cache', 'drover', 'images');
@@ -183,17 +183,14 @@ export async function killHost(c: Cluster, i: number): Promise<void> {
 
 /** PIDs of live QEMU processes whose command line names the VM and a dir under `root` (a cluster's home, a testbed dir). */
 export function qemusOf(root: string, vmId: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  return processesMentioning(root).filter((pid) => {
     try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmd.includes('qemu-system') && cmd.includes(root) && cmd.includes(vmId)) pids.push(Number(entry));
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      return cmd.includes('qemu-system') && cmd.includes(vmId);
     } catch {
-      // gone meanwhile
+      return false; // gone meanwhile
     }
-  }
-  return pids;
+  });
 }
 
 /** Polls until `fn` returns something truthy (the controller tests' poller, with the argument order these tests use). */
