@@ -150,11 +150,11 @@ export async function startCluster(opts: { agents?: number; controllerEnv?: Reco
   return c;
 }
 
+/** Asks for the tiny image every time: a no-op when the cached one matches the recipe, a rebuild when the guest's files changed. */
 async function ensureTinyImage(client: DroverClient): Promise<void> {
   const has = async () => (await client.call('listImages')).some((i) => i.name === 'tiny' && i.hosts.length > 0);
-  if (await has()) return;
-  const job = await client.call('buildImage', { body: { name: 'tiny' } });
-  await client.waitJob(job.id);
+  const done = await client.waitJob((await client.call('buildImage', { body: { name: 'tiny' } })).id);
+  if (done.state !== 'succeeded') throw new Error(`building the tiny image failed: ${JSON.stringify(done.error ?? done.state)}`);
   await waitFor(has, 15_000, 'tiny image reported');
 }
 
@@ -191,6 +191,40 @@ export function qemusOf(root: string, vmId: string): number[] {
       return false; // gone meanwhile
     }
   });
+}
+
+export interface QemuWatch {
+  /** The most QEMUs of the VM seen at one time: the invariant says 1. */
+  readonly most: number;
+  /** When (ms since the watch began) each QEMU PID was first and last seen. */
+  readonly seen: ReadonlyMap<number, { first: number; last: number }>;
+  stop(): void;
+}
+
+/** Samples the QEMUs of a VM every `everyMs` (the fault tests' "never two running QEMU processes for one VM"). */
+export function watchQemus(root: string, vmId: string, everyMs = 100): QemuWatch {
+  const t0 = performance.now();
+  const seen = new Map<number, { first: number; last: number }>();
+  let most = 0;
+  const sample = () => {
+    const pids = qemusOf(root, vmId);
+    const t = performance.now() - t0;
+    most = Math.max(most, pids.length);
+    for (const pid of pids) {
+      const s = seen.get(pid);
+      if (s) s.last = t;
+      else seen.set(pid, { first: t, last: t });
+    }
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return {
+    get most() {
+      return most;
+    },
+    seen,
+    stop: () => clearInterval(timer),
+  };
 }
 
 /** Polls until `fn` returns something truthy (the controller tests' poller, with the argument order these tests use). */

@@ -2,7 +2,7 @@
 //   node --import tsx src/agent/main.ts --controller URL --name NAME
 //     [--join-token T | env DROVER_JOIN_TOKEN] [--state-dir DIR] [--listen 127.0.0.1:0]
 //     [--images-dir DIR] [--stop-grace-ms 20000] [--agent-url URL] [--shared-pool DIR]
-//     [--ha-io-timeout 1000 | --no-ha]
+//     [--ha-io-timeout 1000 | --no-ha] [--reserve-cpus 0] [--reserve-memory 0]
 // Logs JSON to stdout and prints `agent ready host=<id> url=<agentUrl>` once
 // it serves and has joined. SIGTERM/SIGINT stop the agent, never its VMs
 // (its fencer stands down; docs/ha.md).
@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { DEFAULT_IO_TIMEOUT_MS } from '../core/ha-timing.js';
 import { checkName } from '../core/names.js';
+import { hostTotals } from '../host/inventory.js';
+import { parseReservation, ReservationError, type HostReservation } from './reservation.js';
 import { AgentStartError, runAgent } from './run.js';
 
 interface Flags {
@@ -28,6 +30,8 @@ interface Flags {
   bridge?: string;
   ha: boolean;
   haIoTimeout: string;
+  reserveCpus: string;
+  reserveMemory: string;
 }
 
 function droverHome(): string {
@@ -57,6 +61,15 @@ function parseGrace(text: string): number {
   return ms;
 }
 
+function reservation(flags: Flags): HostReservation {
+  try {
+    return parseReservation(flags, hostTotals());
+  } catch (err) {
+    if (err instanceof ReservationError) throw new AgentStartError(err.message);
+    throw err;
+  }
+}
+
 async function main(): Promise<void> {
   const flags = new Command('drover-agent')
     .description('The Drover host agent: runs the QEMU processes of this host for the controller')
@@ -73,11 +86,14 @@ async function main(): Promise<void> {
     .option('--agent-url <url>', 'URL the controller uses to reach this agent (default: http://<listen address>)')
     .option('--ha-io-timeout <ms>', 'self-fencing: the lease I/O timeout every HA timeout derives from (docs/ha.md); needs --shared-pool', String(DEFAULT_IO_TIMEOUT_MS))
     .option('--no-ha', 'no self-fencing: no fencer, no lease; HA VMs are not started on this host')
+    .option('--reserve-cpus <n>', 'CPUs held back for the host itself, never given to VMs (docs/operations.md)', '0')
+    .option('--reserve-memory <MiB>', 'memory held back for the host itself (hypervisor, page cache, daemons), never given to VMs; production: 1024-2048 or more', '0')
     .parse()
     .opts<Flags>();
   const nameError = checkName(flags.name);
   if (nameError) throw new AgentStartError(`--name: ${nameError}`);
   const { host, port } = parseListen(flags.listen);
+  const reserved = reservation(flags);
   const log = pino({ level: process.env['DROVER_LOG_LEVEL'] ?? 'info', base: { agent: flags.name } });
   const agent = await runAgent({
     controllerUrl: flags.controller,
@@ -93,6 +109,7 @@ async function main(): Promise<void> {
     forwardAddress: flags.forwardAddress,
     ...(flags.bridge ? { bridge: flags.bridge } : {}),
     ha: flags.ha ? { ioTimeoutMs: parseIoTimeout(flags.haIoTimeout) } : false,
+    reserved,
     log,
   });
   console.log(`agent ready host=${agent.hostId} url=${agent.agentUrl}`);

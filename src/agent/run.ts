@@ -41,6 +41,8 @@ export interface AgentOptions {
    * there). Default: on, DEFAULT_IO_TIMEOUT_MS.
    */
   ha?: { ioTimeoutMs: number } | false;
+  /** CPUs and memory held back for the host itself, reported in the inventory (--reserve-cpus, --reserve-memory); default none. */
+  reserved?: { cpus: number; memoryMiB: number };
   /** node's argv for the fencer process (tests); default: the fencer of this build. */
   fencerCommand?: string[];
   log: Logger;
@@ -75,7 +77,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
 
   const link = new ControllerLink(o.controllerUrl);
   const inventory = async () => {
-    const inv = { ...(await hostInventory({ stateDir: paths.stateDir, kvm: caps.kvm, qemuVersion: caps.qemuVersion })), forwardAddress: o.forwardAddress ?? '127.0.0.1', ...(o.bridge ? { bridge: o.bridge } : {}) };
+    const inv = { ...(await hostInventory({ stateDir: paths.stateDir, kvm: caps.kvm, qemuVersion: caps.qemuVersion, ...(o.reserved ? { reserved: o.reserved } : {}) })), forwardAddress: o.forwardAddress ?? '127.0.0.1', ...(o.bridge ? { bridge: o.bridge } : {}) };
     return paths.sharedPoolDir && poolId ? { ...inv, sharedPool: await sharedPoolInfo(paths.sharedPoolDir, poolId) } : inv;
   };
   // Reports start after the join; until then soon() is a no-op.

@@ -120,6 +120,9 @@ export const HostInventory = Type.Object({
   hostname: Type.String(),
   cpus: Type.Integer(),
   memoryMiB: Type.Integer(),
+  /** Held back for the host itself (agent flags --reserve-cpus, --reserve-memory); never given to VMs. Absent (older agents): 0. */
+  reservedCpus: Type.Optional(Type.Integer({ minimum: 0, description: 'CPUs held back for the host itself (agent flag --reserve-cpus)' })),
+  reservedMemoryMiB: Type.Optional(Type.Integer({ minimum: 0, description: 'MiB held back for the host itself (agent flag --reserve-memory)' })),
   kvm: Type.Boolean(),
   qemuVersion: Type.String(),
   freeDiskBytes: Type.Integer(),

@@ -123,7 +123,7 @@ describe('drover commands against a fake controller', () => {
 
   it('lists hosts, images and jobs, and shows a job', async () => {
     api.on('listImages', () => [sampleImage()]).on('listJobs', () => [sampleJob()]).on('getJob', () => sampleJob());
-    expect((await run(['host', 'list'], { env })).stdout).toMatch(/h0\s+Ready\s+2\s+24 GiB\s+no \(TCG\)/);
+    expect((await run(['host', 'list'], { env })).stdout).toMatch(/h0\s+Ready\s+2\s+24 GiB\s+none\s+no \(TCG\)/);
     expect((await run(['image', 'list'], { env })).stdout).toMatch(/tiny\s+kernel\s+built\s+30 MiB\s+-\s+6\.1\.0-cloud\s+1/);
     expect((await run(['job', 'list'], { env })).stdout).toMatch(/job-1\s+vm\.create\s+web\s+succeeded\s+running \(done\)/);
     const show = await run(['job', 'show', 'job-1'], { env });

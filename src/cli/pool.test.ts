@@ -58,7 +58,7 @@ describe('drover pool show, host list usage, host remove', () => {
     const r = await run(['host', 'list'], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/CPU USED\s+MEMORY USED\s+VMS/);
-    expect(r.stdout).toMatch(/h0\s+Ready\s+2\s+24 GiB\s+no \(TCG\)\s+1\/2\s+256 MiB\/24 GiB\s+2\s/);
+    expect(r.stdout).toMatch(/h0\s+Ready\s+2\s+24 GiB\s+none\s+no \(TCG\)\s+1\/2\s+256 MiB\/24 GiB\s+2\s/);
     expect(r.stdout).not.toContain('h9');
     expect(r.stdout).toContain('(1 removed host(s) not shown; --all lists them)');
     const all = await run(['host', 'list', '--all'], { env });
@@ -66,6 +66,25 @@ describe('drover pool show, host list usage, host remove', () => {
     expect(all.stdout).not.toContain('not shown');
     const json = await run(['host', 'list', '--json'], { env });
     expect((JSON.parse(json.stdout) as Array<{ name: string }>).map((h) => h.name)).toEqual(['h0']);
+  });
+
+  it('host list and host show say what each host holds back for itself (agent --reserve-cpus, --reserve-memory)', async () => {
+    const inventory = sampleHost().inventory!;
+    api.on('listHosts', () => [
+      sampleHost({ inventory: { ...inventory, reservedCpus: 1, reservedMemoryMiB: 2048 } }),
+      sampleHost({ id: 'host-2', name: 'h2', inventory: { ...inventory, reservedCpus: 0, reservedMemoryMiB: 1536 } }),
+      sampleHost({ id: 'host-3', name: 'h3', inventory: { ...inventory, reservedCpus: 2 } }),
+    ]);
+    const r = await run(['host', 'list'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/MEMORY\s+RESERVED\s+KVM/);
+    expect(r.stdout).toMatch(/h0\s+Ready\s+2\s+24 GiB\s+1 CPU, 2 GiB\s+no \(TCG\)/);
+    expect(r.stdout).toMatch(/h2\s+Ready\s+2\s+24 GiB\s+1\.5 GiB\s+no \(TCG\)/);
+    expect(r.stdout).toMatch(/h3\s+Ready\s+2\s+24 GiB\s+2 CPUs\s+no \(TCG\)/);
+    api.on('getHost', () => sampleHost({ inventory: { ...inventory, reservedCpus: 1, reservedMemoryMiB: 2048 } }));
+    api.on('listVms', () => []);
+    const show = await run(['host', 'show', 'h0'], { env });
+    expect(show.stdout).toMatch(/\nReserved:\s+1 CPU, 2 GiB\n/);
   });
 
   it('says whether HA failover is on and whether HA admission holds', async () => {

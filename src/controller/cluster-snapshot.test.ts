@@ -105,6 +105,23 @@ describe('the constraints in the live snapshot', () => {
   });
 });
 
+describe('host reservations in the live snapshot', () => {
+  const snap = (inv: HostInventory) => buildClusterSnapshot({ nowMs: 0, hosts: [host('h1', 'Ready', inv)], vms: [], migrations: [], volumes: [], usage: () => ({}) });
+
+  it('carries what the agent holds back for the host itself', () => {
+    const s = snap({ ...inventory, reservedCpus: 1, reservedMemoryMiB: 2048 });
+    expect(s.hosts).toEqual([{ id: 'h1', name: 'n-h1', cpus: 4, memoryMiB: 8192, reservedCpus: 1, reservedMemoryMiB: 2048, state: 'ready' }]);
+    expect(validateSnapshot(JSON.parse(JSON.stringify(s)))).toEqual(s);
+  });
+
+  it('leaves out a reservation of 0, and keeps one that is not below the total valid for the planner', () => {
+    expect(snap({ ...inventory, reservedCpus: 0, reservedMemoryMiB: 0 }).hosts[0]).toEqual({ id: 'h1', name: 'n-h1', cpus: 4, memoryMiB: 8192, state: 'ready' });
+    const s = snap({ ...inventory, reservedCpus: 9, reservedMemoryMiB: 8192 });
+    expect(s.hosts[0]).toMatchObject({ reservedCpus: 3, reservedMemoryMiB: 8191 });
+    expect(validateSnapshot(JSON.parse(JSON.stringify(s)))).toEqual(s);
+  });
+});
+
 describe('CPU use from reports', () => {
   it('is the CPU time between two reports of the same QEMU over the time between them', () => {
     const live = new LiveState();

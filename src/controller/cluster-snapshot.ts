@@ -4,6 +4,8 @@
 // hold resources, with their measured use where the agents report it; VMs in
 // a live migration marked in flight (counted on both hosts, never moved
 // again); and when each VM last finished a migration, for the cooldown.
+// Hosts carry what their agent holds back for the host itself
+// (reservedCpus, reservedMemoryMiB, host-capacity.ts) when it is not 0.
 // The constraints come along: host labels, each VM's HA flag, priority and
 // host rules, and the groups (by name) with their members that are in it.
 // Placement, migration targets and evacuation (plan-placement.ts) start from
@@ -12,6 +14,7 @@ import type { HostStateName, VmSpec } from '../api/resources.js';
 import type { ClusterSnapshot, PlannerPolicy, SnapshotGroup, SnapshotHost, SnapshotVm } from '../core/planner/index.js';
 import { usesResources } from '../core/pool-capacity.js';
 import type { ControllerContext } from './context.js';
+import { hostCapacity } from './host-capacity.js';
 import { KIND, type GroupRecord, type HostRecord, type MigrationRecord, type VmRecord, type VolumeRecord } from './records.js';
 
 const HOST_STATES: Partial<Record<HostStateName, SnapshotHost['state']>> = { Ready: 'ready', Maintenance: 'maintenance', Standby: 'standby' };
@@ -38,7 +41,10 @@ export interface SnapshotSources {
 function snapshotHost(h: HostRecord): SnapshotHost | undefined {
   const state = HOST_STATES[h.state];
   if (!state || !h.inventory) return undefined;
-  const out: SnapshotHost = { id: h.id, name: h.name, cpus: h.inventory.cpus, memoryMiB: h.inventory.memoryMiB, state };
+  const { cpus, memoryMiB, reservedCpus, reservedMemoryMiB } = hostCapacity(h.inventory);
+  const out: SnapshotHost = { id: h.id, name: h.name, cpus, memoryMiB, state };
+  if (reservedCpus > 0) out.reservedCpus = reservedCpus;
+  if (reservedMemoryMiB > 0) out.reservedMemoryMiB = reservedMemoryMiB;
   if (h.labels && Object.keys(h.labels).length > 0) out.labels = { ...h.labels };
   return out;
 }

@@ -13,6 +13,7 @@ import type { ControllerContext } from './context.js';
 import { newJobId } from './jobs.js';
 import { placeOne, refusalOn } from './plan-placement.js';
 import type { LiveState } from './live-state.js';
+import { hostCapacity } from './host-capacity.js';
 import { findPortClash, freeMemoryMiB } from './placement.js';
 import { KIND, nowIso, type HostRecord, type ImageRecord, type JobRecord, type MigrationRecord, type VmMigrationState, type VmRecord } from './records.js';
 import { createOp, putOp, retryOnConflict } from './state.js';
@@ -50,8 +51,14 @@ export function targetProblem(vm: VmRecord, host: HostRecord, c: ClusterView): s
   if (host.id === vm.hostId) return 'it is the VM\'s current host';
   if (host.state !== 'Ready') return `it is ${host.state}`;
   const free = freeMemoryMiB(host, c.vms);
-  if (free < vm.spec.memoryMiB) return `it has ${free} MiB of memory free and the VM needs ${vm.spec.memoryMiB} MiB`;
+  if (free < vm.spec.memoryMiB) return `it has ${Math.max(0, free)} MiB of memory free${reservedNote(host)} and the VM needs ${vm.spec.memoryMiB} MiB`;
   return runProblem(vm, host, c);
+}
+
+/** ", after N MiB held back for the host itself" when its agent reserves memory. */
+function reservedNote(host: HostRecord): string {
+  const { reservedMemoryMiB } = hostCapacity(host.inventory);
+  return reservedMemoryMiB > 0 ? ` (after ${reservedMemoryMiB} MiB held back for the host itself, agent flag --reserve-memory)` : '';
 }
 
 /** The VM as the planner sees it (its host rules, groups, size). */

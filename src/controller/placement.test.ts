@@ -17,6 +17,17 @@ describe('placement', () => {
     expect(freeMemoryMiB(host('h1', 2048), vms)).toBe(2048 - 768);
   });
 
+  it('leaves out what the host holds back for itself (agent --reserve-memory)', () => {
+    const vms = [vm('a', 'h1', 512, 'Running')];
+    const reserved = (mem: number, reservedMemoryMiB: number) => {
+      const h = host('h1', mem);
+      return { ...h, inventory: { ...h.inventory!, reservedMemoryMiB } };
+    };
+    expect(freeMemoryMiB(reserved(2048, 1024), vms)).toBe(2048 - 1024 - 512);
+    expect(freeMemoryMiB(reserved(2048, 0), vms)).toBe(2048 - 512);
+    expect(mostFreeMemory([reserved(4096, 3072), host('h2', 2048)], vms)?.host.id).toBe('h2');
+  });
+
   it('picks the host with the most free memory', () => {
     const vms = [vm('a', 'h1', 1500, 'Running')];
     expect(mostFreeMemory([host('h1', 2048), host('h2', 1024)], vms)?.host.id).toBe('h2');

@@ -1,7 +1,9 @@
-// Pure placement rules of VM create: free memory per host, the host with the
-// most of it, and port clashes with the other VMs of a host.
+// Pure placement rules of VM create: free memory per host (after what the
+// host holds back for itself), the host with the most of it, and port
+// clashes with the other VMs of a host.
 import type { PortForward } from '../api/resources.js';
 import { isActive } from '../core/phase.js';
+import { hostCapacity } from './host-capacity.js';
 import type { HostRecord, VmRecord } from './records.js';
 
 /** A VM holds memory while it runs or may start (created, not yet started). */
@@ -9,9 +11,11 @@ export function holdsMemory(vm: VmRecord): boolean {
   return isActive(vm.phase) || vm.phase === 'Pending';
 }
 
+/** The host's memory minus its reservation minus what its VMs hold (may be negative). */
 export function freeMemoryMiB(host: HostRecord, vms: readonly VmRecord[]): number {
   const used = vms.filter((v) => v.hostId === host.id && holdsMemory(v)).reduce((sum, v) => sum + v.spec.memoryMiB, 0);
-  return (host.inventory?.memoryMiB ?? 0) - used;
+  const { memoryMiB, reservedMemoryMiB } = hostCapacity(host.inventory);
+  return memoryMiB - reservedMemoryMiB - used;
 }
 
 /** The candidate with the most free memory (the simplest spreading rule). */

@@ -5,12 +5,12 @@ import { HOST_STATES, type Host } from '../api/resources.js';
 import { poolCapacity, type CapacityHost, type CapacityVm } from '../core/pool-capacity.js';
 import type { ControllerContext } from './context.js';
 import { poolHa } from './ha/admission.js';
+import { hostCapacity } from './host-capacity.js';
 import type { VmRecord } from './records.js';
 
-/** A host as the capacity code sees it; one that has not reported an inventory yet has no capacity. */
+/** A host as the capacity code sees it, with what its agent holds back for itself; one that has not reported an inventory yet has no capacity. */
 export function capacityHost(h: Pick<Host, 'id' | 'state' | 'inventory'>): CapacityHost {
-  // The inventory reports no reservation for the host itself yet: nothing is reserved.
-  return { id: h.id, state: h.state, cpus: h.inventory?.cpus ?? 0, memoryMiB: h.inventory?.memoryMiB ?? 0 };
+  return { id: h.id, state: h.state, ...hostCapacity(h.inventory) };
 }
 
 export function capacityVm(v: VmRecord): CapacityVm {

@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hostStateOnReport, judgeHost, renewingWithinMs, selectFailover, silenceMakesUnreachable, WATCHED_HOST_STATES, type FailoverVm, type HostHaInput, type HostHaVerdict, type LeaseObservation } from './ha-failover.js';
+import {
+  grownShortfall, hostStateOnReport, judgeHost, renewingWithinMs, retryReason, roomFingerprint, selectFailover, silenceMakesUnreachable, waitingOnFailedHosts, WATCHED_HOST_STATES, withStartedHaVm,
+  type FailoverVm, type HostHaInput, type HostHaVerdict, type LeaseObservation, type RoomHost,
+} from './ha-failover.js';
 import { haTiming } from './ha-timing.js';
+import type { ClusterSnapshot, SnapshotVm } from './planner/index.js';
 
 const T = haTiming(1000); // suspect 3000, expire 6250, renewing within 2250
 const STATES = ['Joining', 'Ready', 'Unreachable', 'Maintenance', 'Standby', 'Left', 'Fenced', 'Recovering'];
@@ -99,6 +103,81 @@ describe('selectFailover', () => {
       'id-rm': 'it is being deleted',
       'id-new': expect.stringMatching(/never started/),
     });
+  });
+});
+
+describe('one restart order over several failed hosts', () => {
+  const vm = (name: string, hostId: string, extra: Partial<FailoverVm> & { migrating?: boolean } = {}) => ({ id: `id-${name}`, name, hostId, ha: true, storage: 'shared' as const, phase: 'Running', ...extra });
+
+  it('orders the HA VMs of all the hosts by priority, whichever host they are on', () => {
+    const sel = selectFailover([vm('a1', 'h1', { haPriority: 10 }), vm('a2', 'h1', { haPriority: 1 }), vm('b1', 'h2', { haPriority: 50 }), vm('b2', 'h2', { haPriority: 5 })]);
+    expect(sel.restart).toEqual(['id-b1', 'id-a1', 'id-b2', 'id-a2']);
+  });
+
+  it('waiting on failed hosts: restartable HA VMs on those hosts only, not migrating, in restart order', () => {
+    const waiting = waitingOnFailedHosts([
+      vm('low', 'h1'), vm('top', 'h2', { haPriority: 9 }), vm('alive', 'h3', { haPriority: 99 }), vm('plain', 'h1', { ha: false }),
+      vm('local', 'h1', { storage: 'local' }), vm('new', 'h1', { phase: 'Pending' }), vm('moving', 'h1', { migrating: true }), vm('stopped', 'h2', { phase: 'Stopped' }),
+      { ...vm('nowhere', 'h1'), hostId: null },
+    ], new Set(['h1', 'h2']));
+    expect(waiting.map((v) => v.name)).toEqual(['top', 'low', 'stopped']);
+  });
+});
+
+describe('retry of HA VMs left on failed hosts', () => {
+  const host = (id: string, usedMemoryMiB = 0, traits = 'cap'): RoomHost => ({ id, name: id, traits, usedCpus: 1, usedMemoryMiB });
+  const waiting = [{ id: 'v1', name: 'big', traits: '3000' }];
+  const base = roomFingerprint([host('h2', 1000), host('h3')], 5, 'settings', waiting);
+
+  it('retries once after the controller started, then only when something that could give room changed', () => {
+    expect(retryReason(undefined, base)).toMatch(/controller started/);
+    expect(retryReason(base, roomFingerprint([host('h3'), host('h2', 1000)], 5, 'settings', waiting))).toBeUndefined(); // same, in another order
+    const cases: Array<[RoomHost[], number, string, typeof waiting, RegExp]> = [
+      [[host('h2', 1000), host('h3'), host('h4')], 5, 'settings', waiting, /Ready hosts changed \(now h2, h3, h4\)/],
+      [[host('h3')], 5, 'settings', waiting, /Ready hosts changed \(now h3\)/],
+      [[host('h2', 1000, 'labels'), host('h3')], 5, 'settings', waiting, /Ready hosts changed/],
+      [[host('h2', 500), host('h3')], 5, 'settings', waiting, /^memory or vCPUs in use on the Ready hosts changed$/],
+      [[host('h2', 1000), host('h3')], 4, 'settings', waiting, /number of VMs changed \(5 -> 4\)/],
+      [[host('h2', 1000), host('h3')], 5, 'other', waiting, /groups or automation settings changed/],
+      [[host('h2', 1000), host('h3')], 5, 'settings', [...waiting, { id: 'v2', name: 'db', traits: '1' }], /new or changed HA VM\(s\) waiting: db$/],
+      [[host('h2', 1000), host('h3')], 5, 'settings', [{ id: 'v1', name: 'big', traits: '2000' }], /waiting: big$/],
+    ];
+    for (const [hosts, count, settings, w, why] of cases) expect(retryReason(base, roomFingerprint(hosts, count, settings, w))).toMatch(why);
+  });
+
+  it('fewer VMs waiting is no reason: they take no room', () => {
+    expect(retryReason(base, roomFingerprint([host('h2', 1000), host('h3')], 5, 'settings', []))).toBeUndefined();
+  });
+});
+
+describe('HA admission of a start', () => {
+  // Two hosts of 4096 MiB, F = 1: h1 runs HA VM a (2048), h2 a plain VM (1536).
+  const snap = (vms: SnapshotVm[], failures = 1): ClusterSnapshot => ({
+    nowMs: 0, policy: { failures },
+    hosts: [{ id: 'h1', cpus: 8, memoryMiB: 4096, state: 'ready' }, { id: 'h2', cpus: 8, memoryMiB: 4096, state: 'ready' }],
+    vms,
+  });
+  const running: SnapshotVm[] = [{ id: 'a', cpus: 1, memoryMiB: 2048, host: 'h1', ha: true }, { id: 'fill', cpus: 1, memoryMiB: 1536, host: 'h2' }];
+  const start = (s: ClusterSnapshot, vm: SnapshotVm) => grownShortfall(s, withStartedHaVm(s, vm));
+
+  it('refuses a start that would leave too little room to restart the HA VMs of a failed host, with the shortfall', () => {
+    expect(start(snap(running), { id: 's', cpus: 1, memoryMiB: 1024, host: 'h1' })).toMatchObject({ mem: 512 });
+  });
+
+  it('admits a start that keeps the room, and any start with F = 0', () => {
+    expect(start(snap(running), { id: 's', cpus: 1, memoryMiB: 256, host: 'h1' })).toBeUndefined();
+    expect(start(snap(running, 0), { id: 's', cpus: 1, memoryMiB: 1024, host: 'h1' })).toBeUndefined();
+  });
+
+  it('counts the started VM once, as HA, on its own host', () => {
+    const s = withStartedHaVm(snap(running), { id: 'a', cpus: 1, memoryMiB: 2048, host: 'h1' });
+    expect(s.vms.filter((v) => v.id === 'a')).toEqual([{ id: 'a', cpus: 1, memoryMiB: 2048, host: 'h1', ha: true }]);
+  });
+
+  it('does not refuse what leaves an existing shortfall as it is', () => {
+    const short = snap([...running, { id: 'p', cpus: 1, memoryMiB: 1024, host: 'h2' }]); // short by 512 MiB already
+    expect(start(short, { id: 'tiny', cpus: 1, memoryMiB: 0, host: 'h2' })).toBeUndefined();
+    expect(start(short, { id: 's', cpus: 1, memoryMiB: 256, host: 'h2' })).toMatchObject({ mem: 768 });
   });
 });
 

@@ -1,10 +1,13 @@
 // Failover decisions of the controller (docs/failover.md): is a host alive,
-// cut off from the controller, or dead; which of a dead host's VMs restart,
-// in what order; and when a host that comes back is Ready again. Pure: the
+// cut off from the controller, or dead; which of the dead hosts' VMs
+// restart, in what order; when a host that comes back is Ready again; when
+// HA VMs left on failed hosts are worth another try; and whether a change
+// passes HA admission. Pure: the
 // controller passes in durations it measured on its own monotonic clock
 // (never wall clocks, never clocks of other hosts), and the timing of
 // ha-timing.ts.
 import type { HaTiming } from './ha-timing.js';
+import { haDeficits, type ClusterSnapshot, type SnapshotVm } from './planner/index.js';
 
 /**
  * alive: it reports. isolated: silent, but its lease is still renewed (cut off
@@ -136,7 +139,7 @@ export function notRestartableReason(vm: FailoverVm): string | undefined {
   return undefined;
 }
 
-/** The VMs of a dead host, sorted into the ones to restart (in order), the HA ones that cannot be, and the rest. */
+/** The VMs of the dead hosts (one or several), sorted into the ones to restart (in order), the HA ones that cannot be, and the rest. */
 export function selectFailover(vms: readonly FailoverVm[]): FailoverSelection {
   const out: FailoverSelection = { restart: [], notRestartable: [], stay: [] };
   const ha = vms.filter((v) => v.ha === true);
@@ -165,4 +168,80 @@ export function hostStateOnReport(state: string, pending: boolean): string {
 /** Whether a silent host of this state becomes Unreachable after the limit (maintenance, standby, fenced and left hosts keep their state). */
 export function silenceMakesUnreachable(state: string): boolean {
   return state === 'Ready' || state === 'Joining' || state === 'Recovering';
+}
+
+/** The restartable HA VMs assigned to failed hosts, in restart order: what a retry would restart. */
+export function waitingOnFailedHosts<V extends FailoverVm & { hostId: string | null; migrating?: boolean }>(vms: readonly V[], failedHostIds: ReadonlySet<string>): V[] {
+  const mine = vms.filter((v) => v.ha === true && v.hostId !== null && failedHostIds.has(v.hostId) && !v.migrating && notRestartableReason(v) === undefined);
+  const byId = new Map(mine.map((v) => [v.id, v]));
+  return selectFailover(mine).restart.map((id) => byId.get(id)!);
+}
+
+/** A Ready host as the retry of a failover sees it. */
+export interface RoomHost {
+  id: string;
+  name: string;
+  /** What placement looks at besides use (capacity, labels, images, pool, whether it can take HA VMs): any stable text. */
+  traits: string;
+  usedCpus: number;
+  usedMemoryMiB: number;
+}
+
+/** What could give room to the HA VMs left on failed hosts, cheap to compare. */
+export interface RoomFingerprint {
+  hosts: string;
+  hostNames: string[];
+  usage: string;
+  vmCount: number;
+  /** Groups, host rules, automation settings: any stable text. */
+  settings: string;
+  /** The waiting VMs: id → name, and each with what placement looks at. */
+  waiting: Record<string, { name: string; traits: string }>;
+}
+
+export function roomFingerprint(hosts: readonly RoomHost[], vmCount: number, settings: string, waiting: ReadonlyArray<{ id: string; name: string; traits: string }>): RoomFingerprint {
+  const sorted = [...hosts].sort((a, b) => a.id.localeCompare(b.id));
+  return {
+    hosts: sorted.map((h) => `${h.id}|${h.traits}`).join('\n'),
+    hostNames: sorted.map((h) => h.name).sort(),
+    usage: sorted.map((h) => `${h.id}:${h.usedCpus}:${h.usedMemoryMiB}`).join(','),
+    vmCount,
+    settings,
+    waiting: Object.fromEntries(waiting.map((w) => [w.id, { name: w.name, traits: w.traits }])),
+  };
+}
+
+/**
+ * Why a retry may find room now that it did not find when `tried` was noted,
+ * or undefined when nothing that could give room changed. Fewer VMs waiting
+ * is no reason (they take no room); a new or changed one is.
+ */
+export function retryReason(tried: RoomFingerprint | undefined, now: RoomFingerprint): string | undefined {
+  if (!tried) return 'the controller started (one try with the cluster as it finds it)';
+  const why: string[] = [];
+  if (tried.hosts !== now.hosts) why.push(`the Ready hosts changed (now ${now.hostNames.join(', ') || 'none'})`);
+  else if (tried.usage !== now.usage) why.push('memory or vCPUs in use on the Ready hosts changed');
+  if (tried.vmCount !== now.vmCount) why.push(`the number of VMs changed (${tried.vmCount} -> ${now.vmCount})`);
+  if (tried.settings !== now.settings) why.push('groups or automation settings changed');
+  const changed = Object.entries(now.waiting).filter(([id, w]) => tried.waiting[id]?.traits !== w.traits).map(([, w]) => w.name);
+  if (changed.length) why.push(`new or changed HA VM(s) waiting: ${changed.join(', ')}`);
+  return why.length ? why.join('; ') : undefined;
+}
+
+/**
+ * HA admission of a change (docs/failover.md, "Admission"): the deficits
+ * after it when it creates or grows a shortfall of room to restart the HA
+ * VMs of any F failed hosts, else undefined. Deficits are haDeficits(): > 0
+ * is a shortfall.
+ */
+export function grownShortfall(before: ClusterSnapshot, after: ClusterSnapshot): { cpu: number; mem: number } | undefined {
+  const b = haDeficits(before);
+  const a = haDeficits(after);
+  const worse = (k: 'cpu' | 'mem') => a[k] > Math.max(0, b[k]) + 1e-6;
+  return worse('mem') || worse('cpu') ? a : undefined;
+}
+
+/** The snapshot with `vm` counted as a running HA VM on its host (a start to admit). */
+export function withStartedHaVm(s: ClusterSnapshot, vm: SnapshotVm): ClusterSnapshot {
+  return { ...s, vms: [...s.vms.filter((v) => v.id !== vm.id), { ...vm, ha: true }] };
 }

@@ -2,7 +2,9 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { agentVersion, hostInventory, parseCpuSeconds, parseRssBytes, portsInUse, processStats } from './inventory.js';
+import { Value } from 'typebox/value';
+import { HostInventory } from '../api/resources.js';
+import { agentVersion, hostInventory, hostTotals, parseCpuSeconds, parseRssBytes, portsInUse, processStats } from './inventory.js';
 
 describe('host inventory', () => {
   it('describes this host', async () => {
@@ -13,6 +15,21 @@ describe('host inventory', () => {
     expect(inv.hostname).toBe(os.hostname());
     expect(inv.agentVersion).toMatch(/^\d+\.\d+\.\d+/);
     expect(agentVersion()).toBe(inv.agentVersion);
+  });
+
+  it('reports no reservation by default, and the one it is given', async () => {
+    const none = await hostInventory({ stateDir: os.tmpdir(), kvm: false, qemuVersion: '7.2.0' });
+    expect(none).toMatchObject({ reservedCpus: 0, reservedMemoryMiB: 0 });
+    const held = await hostInventory({ stateDir: os.tmpdir(), kvm: false, qemuVersion: '7.2.0', reserved: { cpus: 1, memoryMiB: 1536 } });
+    expect(held).toMatchObject({ reservedCpus: 1, reservedMemoryMiB: 1536, cpus: hostTotals().cpus, memoryMiB: hostTotals().memoryMiB });
+    expect(Value.Check(HostInventory, held)).toBe(true);
+  });
+
+  it('still validates an inventory without reservations (agents from before them)', () => {
+    const old = { hostname: 'h', cpus: 2, memoryMiB: 4096, kvm: false, qemuVersion: '7.2.0', freeDiskBytes: 1, agentVersion: '0.1.0' };
+    expect(Value.Check(HostInventory, old)).toBe(true);
+    expect(Value.Check(HostInventory, { ...old, reservedMemoryMiB: -1 })).toBe(false);
+    expect(Value.Check(HostInventory, { ...old, reservedCpus: 0.5 })).toBe(false);
   });
 });
 

@@ -15,13 +15,21 @@ export interface InventoryInput {
   stateDir: string;
   kvm: boolean;
   qemuVersion: string;
+  /** Held back for the host itself (agent flags --reserve-cpus, --reserve-memory); default none. */
+  reserved?: { cpus: number; memoryMiB: number };
+}
+
+/** The CPUs and memory of this machine, as the inventory reports them. */
+export function hostTotals(): { cpus: number; memoryMiB: number } {
+  return { cpus: os.availableParallelism(), memoryMiB: Math.floor(os.totalmem() / MiB) };
 }
 
 export async function hostInventory(input: InventoryInput): Promise<HostInventory> {
   return {
     hostname: os.hostname(),
-    cpus: os.availableParallelism(),
-    memoryMiB: Math.floor(os.totalmem() / MiB),
+    ...hostTotals(),
+    reservedCpus: input.reserved?.cpus ?? 0,
+    reservedMemoryMiB: input.reserved?.memoryMiB ?? 0,
     kvm: input.kvm,
     qemuVersion: input.qemuVersion,
     freeDiskBytes: await freeDiskBytes(input.stateDir),

@@ -26,6 +26,8 @@ export interface TestbedOptions {
   imagesDir?: string;
   /** Build the tiny image (default true). */
   image?: boolean;
+  /** Memory each agent holds back for its host (agent --reserve-memory, MiB); default 0. */
+  reserveMemoryMiB?: number;
   env?: Record<string, string>;
   onProgress?: (line: string) => void;
 }
@@ -53,6 +55,8 @@ export interface TestbedState {
   fabric?: FabricPlan;
   controller: { pidFile: string; logFile: string; stateDir: string };
   env: Record<string, string>;
+  /** Agent --reserve-memory (MiB), also on restarts; absent: 0. */
+  reserveMemoryMiB?: number;
 }
 
 const STATE_FILE = 'testbed.json';
@@ -109,6 +113,7 @@ async function bringUp(o: TestbedOptions, tag: string, dir: string, say: (l: str
     ...(fabric ? { fabric } : {}),
     controller: { pidFile: path.join(dir, 'controller', 'controller.pid'), logFile: path.join(dir, 'controller', 'controller.log'), stateDir: path.join(dir, 'controller') },
     env: { DROVER_HOME: dir, ...o.env },
+    ...(o.reserveMemoryMiB ? { reserveMemoryMiB: o.reserveMemoryMiB } : {}),
   };
   fs.mkdirSync(state.sharedDir, { recursive: true });
   fs.mkdirSync(state.controller.stateDir, { recursive: true });
@@ -128,7 +133,8 @@ async function bringUp(o: TestbedOptions, tag: string, dir: string, say: (l: str
   return state;
 }
 
-async function startController(state: TestbedState, port: number): Promise<void> {
+/** Starts the controller (again) on `port` (0: any); state.url and state.token follow it. */
+export async function startController(state: TestbedState, port: number): Promise<void> {
   const c = state.controller;
   const offset = fs.existsSync(c.logFile) ? fs.statSync(c.logFile).size : 0;
   const listen = `${state.fabric ? state.fabric.rootAddress : '127.0.0.1'}:${port}`;
@@ -146,7 +152,8 @@ export async function startHost(state: TestbedState, name: string): Promise<numb
   if (running && isAlive(running)) return running;
   const joinToken = fs.readFileSync(path.join(state.controller.stateDir, 'join-token'), 'utf8').trim();
   const args = ['--controller', state.url, '--name', h.name, '--state-dir', h.dir, '--images-dir', state.imagesDir, '--stop-grace-ms', '5000',
-    '--shared-pool', state.sharedDir, '--forward-address', h.address, ...(h.ns ? ['--listen', `${h.address}:0`, '--bridge', HOST_BRIDGE] : [])];
+    '--shared-pool', state.sharedDir, '--forward-address', h.address, ...(h.ns ? ['--listen', `${h.address}:0`, '--bridge', HOST_BRIDGE] : []),
+    ...(state.reserveMemoryMiB ? ['--reserve-memory', String(state.reserveMemoryMiB)] : [])];
   fs.mkdirSync(h.dir, { recursive: true });
   const offset = fs.existsSync(h.logFile) ? fs.statSync(h.logFile).size : 0;
   const pid = startDaemon({ entry: 'src/agent/main.ts', args, env: { ...state.env, DROVER_JOIN_TOKEN: joinToken }, logFile: h.logFile, pidFile: h.pidFile, ...(h.ns ? { netns: h.ns } : {}) });

@@ -19,6 +19,8 @@ interface JoinOptions {
   forwardAddress?: string;
   listen?: string;
   stateDir?: string;
+  reserveCpus?: string;
+  reserveMemory?: string;
 }
 
 export function registerHostJoin(host: Command, io: CliIo): void {
@@ -32,6 +34,8 @@ export function registerHostJoin(host: Command, io: CliIo): void {
     .option('--forward-address <addr>', "where VMs' port forwards listen on this host (default 127.0.0.1)")
     .option('--listen <addr:port>', 'address of the agent API; the controller must reach it (default 127.0.0.1:0)')
     .option('--state-dir <dir>', 'its state dir (default $DROVER_HOME/agents/<name>)')
+    .option('--reserve-cpus <n>', 'CPUs held back for this host itself, never given to VMs (default 0)')
+    .option('--reserve-memory <MiB>', 'memory held back for this host itself (hypervisor, page cache, daemons); production: 1024-2048 or more (default 0)')
     .action(action(io, joinHost));
 }
 
@@ -53,7 +57,8 @@ async function joinHost(ctx: Ctx, o: JoinOptions, name: string): Promise<void> {
   if (running && isAlive(running)) throw new UsageError(`an agent for ${name} already runs here (pid ${running}); its log: ${logFile}`, 'NAME');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const args = ['--controller', client.opts.baseUrl, '--name', name, '--state-dir', dir];
-  for (const [flag, value] of [['--shared-pool', o.sharedPool], ['--bridge', o.bridge], ['--forward-address', o.forwardAddress], ['--listen', o.listen]] as const) {
+  for (const [flag, value] of [['--shared-pool', o.sharedPool], ['--bridge', o.bridge], ['--forward-address', o.forwardAddress], ['--listen', o.listen],
+    ['--reserve-cpus', o.reserveCpus], ['--reserve-memory', o.reserveMemory]] as const) {
     if (value !== undefined) args.push(flag, value);
   }
   const offset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;

@@ -41,7 +41,7 @@ async function listHosts(ctx: Ctx, opts: { all?: boolean }): Promise<void> {
   if (ctx.json) return printJson(ctx.io.stdout, hosts);
   // The HA verdict column only while failover is on (with it off every host would say so).
   const ha = hosts.some((h) => h.ha && h.ha.verdict !== 'off');
-  const head = ['name', 'state', 'cpus', 'memory', 'kvm', 'cpu used', 'memory used', 'vms', 'free disk', 'qemu', 'last seen', 'agent', 'labels', ...(ha ? ['ha'] : [])];
+  const head = ['name', 'state', 'cpus', 'memory', 'reserved', 'kvm', 'cpu used', 'memory used', 'vms', 'free disk', 'qemu', 'last seen', 'agent', 'labels', ...(ha ? ['ha'] : [])];
   printTable(ctx.io.stdout, head, hosts.map((h) => [...hostRow(h), ...(ha ? [h.ha?.verdict] : [])]), all.length ? 'No hosts in the pool.' : 'No hosts joined yet. Start an agent: npm run up');
   const hidden = all.length - hosts.length;
   if (hidden) writeLine(ctx.io.stdout, `(${hidden} removed host(s) not shown; --all lists them)`);
@@ -59,6 +59,13 @@ function usedOf(used: number | undefined, total: number | undefined, format: (n:
   return total === undefined ? format(used) : `${format(used)}/${format(total)}`;
 }
 
+/** What the host holds back for itself (agent --reserve-cpus, --reserve-memory): "1 CPU, 2 GiB", "none", or undefined before its inventory. */
+export function reservedText(inv: Host['inventory']): string | undefined {
+  if (!inv) return undefined;
+  const parts = [inv.reservedCpus ? `${inv.reservedCpus} CPU${inv.reservedCpus === 1 ? '' : 's'}` : '', inv.reservedMemoryMiB ? mib(inv.reservedMemoryMiB) : ''].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
 function hostRow(h: Host): Array<string | number | undefined> {
   const inv = h.inventory;
   return [
@@ -66,6 +73,7 @@ function hostRow(h: Host): Array<string | number | undefined> {
     h.state,
     inv?.cpus,
     inv ? mib(inv.memoryMiB) : undefined,
+    reservedText(inv),
     inv ? (inv.kvm ? 'yes' : 'no (TCG)') : undefined,
     usedOf(h.usage?.cpus, inv?.cpus, String),
     usedOf(h.usage?.memoryMiB, inv?.memoryMiB, mib),
@@ -102,6 +110,7 @@ export function renderHost(h: Host, vms: Vm[]): string {
     ['Labels', formatLabels(h.labels) || undefined],
     ['CPUs', usedOf(h.usage?.cpus, inv?.cpus, (n) => `${n}`)],
     ['Memory', usedOf(h.usage?.memoryMiB, inv?.memoryMiB, mib)],
+    ['Reserved', reservedText(inv)],
     ['KVM', inv ? (inv.kvm ? 'yes' : 'no (TCG)') : undefined],
     ['QEMU', inv?.qemuVersion],
     ['Free disk', inv ? formatBytes(inv.freeDiskBytes) : undefined],

@@ -2,7 +2,8 @@
 // machine. Unlike the other commands it runs locally (it starts the
 // controller and the agents) instead of calling the API.
 import { Command } from 'commander';
-import { cutLink, restoreHost, stopHost } from '../../testbed/faults.js';
+import { totalmem } from 'node:os';
+import { cutLink, cutStorage, freezeAgent, restoreHost, stopHost } from '../../testbed/faults.js';
 import { isAlive } from '../../testbed/daemons.js';
 import { loadTestbed, readPid, testbedDir, testbedDown, testbedUp, type TestbedState } from '../../testbed/testbed.js';
 import { action, type Ctx } from '../context.js';
@@ -23,6 +24,7 @@ export function testbedCommand(io: CliIo): Command {
     .option('--netns', 'each host in its own network namespace with a bridge for bridged VMs (needs root)')
     .option('--subnet <cidr>', 'with --netns: the fabric network', '10.77.0.0/16')
     .option('--port <port>', 'controller port (default: any free one)')
+    .option('--reserve-memory <MiB>', 'memory each host agent holds back for its host (agent --reserve-memory; default 0)')
     .action(action(io, up));
   where(tb.command('down').description('Stop every process of the testbed and remove its namespaces, links and directory'))
     .option('--keep', 'keep its directory (logs, state)')
@@ -32,14 +34,21 @@ export function testbedCommand(io: CliIo): Command {
   const fault = tb.command('fault').description('Inject a fault into one host');
   where(fault.command('stop-host').description('SIGKILL the host\'s agent and all its QEMUs').argument('<host>')).action(action(io, faultAction('stop-host')));
   where(fault.command('cut-link').description('Take the host off the network (--netns testbeds)').argument('<host>')).action(action(io, faultAction('cut-link')));
-  where(fault.command('restore').description('Link up again and restart a stopped agent').argument('<host>')).action(action(io, faultAction('restore')));
+  where(fault.command('cut-storage').description('Cut the host from the shared pool only (--netns testbeds): it fences its HA VMs').argument('<host>')).action(action(io, faultAction('cut-storage')));
+  where(fault.command('freeze-agent').description('SIGSTOP the host\'s agent (its fencer and QEMUs go on)').argument('<host>')).action(action(io, faultAction('freeze-agent')));
+  where(fault.command('restore').description('Undo every fault of the host: thaw, storage and link back, restart a stopped agent').argument('<host>')).action(action(io, faultAction('restore')));
   return tb;
 }
 
-async function up(ctx: Ctx, o: Where & { hosts: string; netns?: boolean; subnet: string; port?: string }): Promise<void> {
+async function up(ctx: Ctx, o: Where & { hosts: string; netns?: boolean; subnet: string; port?: string; reserveMemory?: string }): Promise<void> {
   const hosts = parseCount(o.hosts, '--hosts', 1, 32);
   const port = o.port === undefined ? undefined : parseCount(o.port, '--port', 1, 65535);
-  const state = await testbedUp({ hosts, netns: o.netns === true, ...(o.tag ? { tag: o.tag } : {}), ...(o.dir ? { dir: o.dir } : {}), subnet: o.subnet, ...(port ? { port } : {}), onProgress: (l) => writeLine(ctx.io.stderr, `==> ${l}`) });
+  // Every agent of the testbed runs on this machine: it must leave them some memory (the agents check it too).
+  const reserveMemoryMiB = o.reserveMemory === undefined ? undefined : parseCount(o.reserveMemory, '--reserve-memory', 0, Math.floor(totalmem() / 2 ** 20) - 1);
+  const state = await testbedUp({
+    hosts, netns: o.netns === true, ...(o.tag ? { tag: o.tag } : {}), ...(o.dir ? { dir: o.dir } : {}), subnet: o.subnet, ...(port ? { port } : {}),
+    ...(reserveMemoryMiB ? { reserveMemoryMiB } : {}), onProgress: (l) => writeLine(ctx.io.stderr, `==> ${l}`),
+  });
   if (ctx.json) return printJson(ctx.io.stdout, summary(state));
   writeLine(ctx.io.stdout, [
     `Testbed "${state.tag}" is up: ${state.hosts.length} host(s), ${state.netns ? 'network namespaces with bridges' : 'processes on loopback'}.`,
@@ -89,7 +98,7 @@ async function env(ctx: Ctx, o: Where): Promise<void> {
   writeLine(ctx.io.stdout, `export DROVER_URL=${s.url}\nexport DROVER_TOKEN=${s.token}`);
 }
 
-function faultAction(kind: 'stop-host' | 'cut-link' | 'restore') {
+function faultAction(kind: 'stop-host' | 'cut-link' | 'cut-storage' | 'freeze-agent' | 'restore') {
   return async (ctx: Ctx, o: Where, host: string): Promise<void> => {
     const s = mustLoad(o);
     if (kind === 'stop-host') {
@@ -98,6 +107,12 @@ function faultAction(kind: 'stop-host' | 'cut-link' | 'restore') {
     } else if (kind === 'cut-link') {
       await cutLink(s, host);
       writeLine(ctx.io.stdout, `host ${host} is off the network; \`drover testbed fault restore ${host}\` brings it back`);
+    } else if (kind === 'cut-storage') {
+      const n = await cutStorage(s, host);
+      writeLine(ctx.io.stdout, `host ${host} is cut from the shared pool (${n} mount namespace(s)); \`drover testbed fault restore ${host}\` brings it back`);
+    } else if (kind === 'freeze-agent') {
+      const pid = freezeAgent(s, host);
+      writeLine(ctx.io.stdout, `host ${host}'s agent (PID ${pid}) is stopped; \`drover testbed fault restore ${host}\` lets it go on`);
     } else {
       await restoreHost(s, host);
       writeLine(ctx.io.stdout, `host ${host} restored`);

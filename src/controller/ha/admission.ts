@@ -1,14 +1,16 @@
 // HA admission on the live cluster (docs/failover.md, "Admission"): a new HA
-// VM, or a VM that becomes HA, is admitted only if the HA VMs of any F Ready
-// hosts still fit on the others (the planner's rule, src/core/planner/ha.ts).
+// VM, a VM that becomes HA, or a stopped HA VM that starts, is admitted only
+// if the HA VMs of any F Ready hosts still fit on the others (the planner's
+// rule, src/core/planner/ha.ts).
 // F is the automation setting haFailures (default 1; 0 turns admission off).
 // Non-HA VMs are never refused by it.
 import { ApiError, ErrorCode } from '../../api/errors.js';
 import type { PoolHa } from '../../api/pool.js';
+import { grownShortfall, withStartedHaVm } from '../../core/ha-failover.js';
 import { haDeficits, type ClusterSnapshot } from '../../core/planner/index.js';
 import { usesResources } from '../../core/pool-capacity.js';
 import { loadSettings } from '../automation/settings.js';
-import { liveClusterSnapshot } from '../cluster-snapshot.js';
+import { liveClusterSnapshot, withConstraints } from '../cluster-snapshot.js';
 import type { ControllerContext } from '../context.js';
 import type { VmRecord } from '../records.js';
 
@@ -34,12 +36,23 @@ export async function checkTurnHa(ctx: ControllerContext, vm: VmRecord): Promise
   const f = await haFailures(ctx);
   if (f <= 0) return;
   const s = await liveClusterSnapshot(ctx, Date.now(), { failures: f });
-  const before = haDeficits(s);
-  const after = haDeficits({ ...s, vms: s.vms.map((v) => (v.id === vm.id ? { ...v, ha: true } : v)) });
-  const worse = (k: 'cpu' | 'mem') => after[k] > Math.max(0, before[k]) + EPS;
-  if (worse('mem') || worse('cpu')) {
-    throw admissionError(f, `as an HA VM ${vm.name} would leave the Ready hosts short by ${deficitText(after)} to restart the HA VMs of any ${f} failed host(s)`);
-  }
+  const after = grownShortfall(s, { ...s, vms: s.vms.map((v) => (v.id === vm.id ? { ...v, ha: true } : v)) });
+  if (after) throw admissionError(f, `as an HA VM ${vm.name} would leave the Ready hosts short by ${deficitText(after)} to restart the HA VMs of any ${f} failed host(s)`);
+}
+
+/**
+ * Refuses starting a stopped HA VM when, counted as running on its host, a
+ * shortfall would appear or grow. A VM that holds resources already (or
+ * whose host is not Ready, so it counts nowhere) changes nothing here.
+ */
+export async function checkStartHa(ctx: ControllerContext, vm: VmRecord): Promise<void> {
+  if (vm.spec.ha !== true || usesResources(vm.phase) || vm.hostId === null) return;
+  const f = await haFailures(ctx);
+  if (f <= 0) return;
+  const s = await liveClusterSnapshot(ctx, Date.now(), { failures: f });
+  const subject = withConstraints({ id: vm.id, name: vm.name, cpus: vm.spec.cpus, memoryMiB: vm.spec.memoryMiB, host: vm.hostId }, vm.spec);
+  const after = grownShortfall(s, withStartedHaVm(s, subject));
+  if (after) throw admissionError(f, `started, HA VM ${vm.name} would leave the Ready hosts short by ${deficitText(after)} to restart the HA VMs of any ${f} failed host(s)`);
 }
 
 /** GET /v1/pool's `ha`: failover on or off, and whether admission holds now. */

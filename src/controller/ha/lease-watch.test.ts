@@ -83,3 +83,35 @@ describe('LeaseWatch', () => {
     expect(w.observe('h4')).toEqual({ seen: true, unchangedMs: 100 });
   });
 });
+
+describe('LeaseWatch: changes seen in one poll', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'drover-leases-'));
+  mkdirSync(join(dir, 'leases'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (hostId: string, seq: number) => writeFileSync(leaseFile(dir, hostId), JSON.stringify({ hostId, incarnation: 'a', seq, writtenAt: 'whenever' }));
+
+  it('count from the same moment, so hosts that stopped renewing together have the same age (they expire in the same tick)', async () => {
+    let [now, step] = [0, 0];
+    const w = new LeaseWatch(dir, () => (now += ++step)); // every reading of the clock is later, by uneven steps, like reads that end one after the other
+    write('a', 1);
+    write('b', 1);
+    await w.poll(['a', 'b']);
+    for (let i = 0; i < 5; i++) await w.poll(['a', 'b']);
+    const [a, b] = [w.observe('a'), w.observe('b')];
+    expect(a.unchangedMs).toBeGreaterThan(0);
+    expect(a).toEqual(b);
+  });
+
+  it('changes seen by different polls keep their own moments', async () => {
+    let now = 0;
+    const w = new LeaseWatch(dir, () => now);
+    write('a', 2);
+    await w.poll(['a']);
+    now = 100;
+    write('b', 2);
+    await w.poll(['b']);
+    now = 300;
+    await w.poll(['a', 'b']);
+    expect([w.observe('a').unchangedMs, w.observe('b').unchangedMs]).toEqual([300, 200]);
+  });
+});

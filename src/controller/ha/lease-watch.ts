@@ -7,7 +7,10 @@
 //
 // What counts as "unchanged for X ms" is deliberately conservative:
 // - a change counts from the END of the read that saw it (the renewal
-//   started before that, never after);
+//   started before that, never after); changes seen in the same poll count
+//   from the end of the last of those reads, and all reads of a poll share
+//   its start, so hosts whose renewals stopped between the same two polls
+//   expire in the same tick (and fail over together, one restart order);
 // - "unchanged" counts only up to the START of the latest read that came
 //   back (a read that hangs proves nothing);
 // - a read that fails (other than "no such file"), the controller's start,
@@ -26,6 +29,8 @@ interface HostLease {
   record?: Pick<LeaseRecord, 'incarnation' | 'seq'>;
   /** When the current record was first seen, or the last failed read ended. */
   changedAt: number;
+  /** The poll whose read saw that change. */
+  changedInPoll?: number;
   /** The start of the latest read that came back (with a record or "no such file"). */
   lastReadStart?: number;
   readError?: string;
@@ -46,6 +51,7 @@ function parseLease(text: string, hostId: string): Pick<LeaseRecord, 'incarnatio
 export class LeaseWatch {
   private readonly hosts = new Map<string, HostLease>();
   private baseline: number;
+  private polls = 0;
   private poolIdValue: string | undefined;
 
   constructor(
@@ -62,7 +68,9 @@ export class LeaseWatch {
 
   /** Starts a read of each host's record whose previous read has ended; resolves when those reads end. */
   poll(hostIds: Iterable<string>): Promise<void> {
-    const reads = [...hostIds].map((id) => this.readOne(id));
+    const start = this.clock();
+    const poll = ++this.polls;
+    const reads = [...hostIds].map((id) => this.readOne(id, start, poll));
     if (this.poolIdValue === undefined) reads.push(this.readPoolId());
     return Promise.all(reads).then(() => undefined);
   }
@@ -88,20 +96,19 @@ export class LeaseWatch {
     this.hosts.delete(hostId);
   }
 
-  private async readOne(hostId: string): Promise<void> {
+  private async readOne(hostId: string, start: number, poll: number): Promise<void> {
     let h = this.hosts.get(hostId);
     if (!h) {
       h = { changedAt: this.baseline };
       this.hosts.set(hostId, h);
     }
     if (h.inFlightSince !== undefined) return;
-    const start = this.clock();
     h.inFlightSince = start;
     try {
       const record = parseLease(await readFile(leaseFile(this.dir, hostId), 'utf8'), hostId);
       if (leaseChanged(h.record, record)) {
         h.record = record;
-        h.changedAt = this.clock();
+        this.changed(h, poll);
       }
       h.lastReadStart = start;
       delete h.readError;
@@ -112,11 +119,24 @@ export class LeaseWatch {
         delete h.readError;
       } else {
         h.readError = (err as Error).message;
-        h.changedAt = this.clock();
+        this.changed(h, poll);
       }
     } finally {
       delete h.inFlightSince;
     }
+  }
+
+  /**
+   * A change seen now, by a read of `poll`: it and the other changes that
+   * poll saw count from now (later is on the safe side). Only while no newer
+   * poll started: a read that hung past it moves no other host's age.
+   */
+  private changed(h: HostLease, poll: number): void {
+    const at = this.clock();
+    h.changedAt = at;
+    h.changedInPoll = poll;
+    if (poll !== this.polls) return;
+    for (const other of this.hosts.values()) if (other.changedInPoll === poll) other.changedAt = at;
   }
 
   private async readPoolId(): Promise<void> {

@@ -1,22 +1,22 @@
 // The failover loop of the controller (docs/failover.md). Every pollMs it
 // reads the hosts' lease records (lease-watch.ts), judges each host from its
 // heartbeat silence and its lease (src/core/ha-failover.ts), publishes a
-// `host.ha` event when a verdict changes, and declares a dead host Fenced:
-// one commit makes it Fenced, marks the VMs that stay on it host-down, and
-// creates the ha.failover job that restarts its HA VMs elsewhere. The job
+// `host.ha` event when a verdict changes, and declares the hosts judged dead
+// in this poll Fenced together (declare.ts): one commit makes them Fenced,
+// marks the VMs that stay on them host-down, and creates one ha.failover job
+// that restarts all their HA VMs elsewhere in one order by priority. The job
 // is persisted: a controller that dies right after the commit finishes it
-// when it starts again.
-import type { HostHaStatus, HostStateName } from '../../api/resources.js';
-import { isDead, judgeHost, selectFailover, WATCHED_HOST_STATES, type HostHaJudgement, type LeaseObservation } from '../../core/ha-failover.js';
+// when it starts again. Every few polls it also retries HA VMs left on
+// failed hosts when room may have appeared (retry.ts).
+import type { HostHaStatus } from '../../api/resources.js';
+import { isDead, judgeHost, WATCHED_HOST_STATES, type HostHaJudgement, type LeaseObservation } from '../../core/ha-failover.js';
 import type { HaTiming } from '../../core/ha-timing.js';
-import type { CommitOp } from '../../store/store.js';
 import type { ControllerContext } from '../context.js';
-import { hostStateEvent, type EventDraft } from '../events.js';
-import { KIND, nowIso, type HaVmOutcome, type HostRecord, type VmRecord } from '../records.js';
-import { createOp, putOp, retryOnConflict, type Versioned } from '../state.js';
-import { failoverStartedEvent, vmFailoverEvent } from './events.js';
+import type { HostRecord } from '../records.js';
+import type { Versioned } from '../state.js';
+import { declareDead } from './declare.js';
 import { LeaseWatch } from './lease-watch.js';
-import { hostDownReason } from './vm-marks.js';
+import { FailoverRetry } from './retry.js';
 
 export interface FailoverConfig {
   /** The shared pool as the controller sees it (controller flag --shared-pool). */
@@ -26,8 +26,17 @@ export interface FailoverConfig {
 
 export const FAILOVER_OFF_REASON = 'HA failover is off: the controller runs without --shared-pool, so it cannot watch the hosts\' leases';
 
+/** A host judged dead in this poll, with what the judgement saw (to show it Fenced once declared). */
+interface DeadJudgement {
+  host: Versioned<HostRecord>;
+  j: HostHaJudgement;
+  silentMs: number;
+  lease: LeaseObservation;
+}
+
 export class HaMonitor {
   readonly watch: LeaseWatch | undefined;
+  readonly retry: FailoverRetry;
   private readonly judged = new Map<string, HostHaStatus>();
   private readonly startedAt: number;
   private timer: NodeJS.Timeout | undefined;
@@ -40,6 +49,7 @@ export class HaMonitor {
     private readonly clock: () => number = () => performance.now(),
   ) {
     this.startedAt = clock();
+    this.retry = new FailoverRetry(ctx);
     if (config) this.watch = new LeaseWatch(config.sharedPoolDir, clock);
   }
 
@@ -64,7 +74,7 @@ export class HaMonitor {
     return this.judged.get(host.id) ?? { verdict: host.state === 'Fenced' ? 'fenced' : 'alive', reason: 'not judged yet' };
   }
 
-  /** One round: read the leases, judge every host, fail over the dead ones. */
+  /** One round: read the leases, judge every host, fail over the dead ones together, retry what was left. */
   async tick(): Promise<void> {
     const cfg = this.config;
     const watch = this.watch;
@@ -73,8 +83,15 @@ export class HaMonitor {
     try {
       this.noticeStall(cfg.timing);
       const hosts = await this.ctx().state.listHosts();
-      void watch.poll(hosts.filter((h) => WATCHED_HOST_STATES.includes(h.data.state)).map((h) => h.id));
-      for (const host of hosts) await this.judge(host, cfg.timing, watch);
+      // Fenced hosts are read too (never judged by it): one that comes back is judged on a fresh lease, not a stale one.
+      void watch.poll(hosts.filter((h) => WATCHED_HOST_STATES.includes(h.data.state) || h.data.state === 'Fenced').map((h) => h.id));
+      const dead: DeadJudgement[] = [];
+      for (const host of hosts) {
+        const d = await this.judge(host, cfg.timing, watch);
+        if (d) dead.push(d);
+      }
+      if (dead.length > 0) await this.failOver(dead, cfg.timing);
+      await this.retry.onPoll(hosts);
     } finally {
       this.ticking = false;
     }
@@ -90,7 +107,8 @@ export class HaMonitor {
     this.ctx().log.warn(`the controller itself stalled for ${Math.round(late)} ms: lease ages count again from now`);
   }
 
-  private async judge(host: Versioned<HostRecord>, t: HaTiming, watch: LeaseWatch): Promise<void> {
+  /** Judges one host and publishes a changed verdict; returns the judgement when it is dead. */
+  private async judge(host: Versioned<HostRecord>, t: HaTiming, watch: LeaseWatch): Promise<DeadJudgement | undefined> {
     const ctx = this.ctx();
     const now = this.clock();
     const silentMs = Math.max(0, now - (ctx.live.lastSeenMono.get(host.id) ?? this.startedAt));
@@ -103,9 +121,19 @@ export class HaMonitor {
     const before = this.judged.get(host.id);
     this.judged.set(host.id, { ...j, heartbeatSilentMs: Math.round(silentMs), ...(lease.seen ? { leaseUnchangedMs: lease.unchangedMs } : {}) });
     if (before?.verdict !== j.verdict && (before || j.verdict !== 'alive')) this.publish(host.data, j, before?.verdict);
-    if (isDead(j) && (await this.declareDead(host.id, j))) {
-      this.judged.set(host.id, { ...judgeHost({ state: 'Fenced', silentMs, lease }, t), heartbeatSilentMs: Math.round(silentMs), leaseUnchangedMs: lease.unchangedMs });
+    return isDead(j) ? { host, j, silentMs, lease } : undefined;
+  }
+
+  /** Declares the hosts judged dead in this poll together (one commit, one job), then runs the job. */
+  private async failOver(dead: DeadJudgement[], t: HaTiming): Promise<void> {
+    const ctx = this.ctx();
+    const declared = await declareDead(ctx, dead.map((d) => ({ hostId: d.host.id, why: d.j.reason })));
+    if (!declared) return;
+    for (const d of dead.filter((x) => declared.hostIds.includes(x.host.id))) {
+      this.judged.set(d.host.id, { ...judgeHost({ state: 'Fenced', silentMs: d.silentMs, lease: d.lease }, t), heartbeatSilentMs: Math.round(d.silentMs), leaseUnchangedMs: d.lease.unchangedMs });
+      ctx.log.warn(`host ${d.host.data.name} declared dead (${d.j.reason}); failover job ${declared.job.id}`);
     }
+    ctx.runner.start(declared.job);
   }
 
   private leaseOf(host: HostRecord, watch: LeaseWatch): LeaseObservation {
@@ -123,46 +151,4 @@ export class HaMonitor {
     if (['dead', 'isolated', 'no-lease', 'lease-stale', 'lease-lost'].includes(j.verdict)) ctx.log.warn(message);
     ctx.state.events.publish({ kind: 'host.ha', resource: host.name, message, data: { id: host.id, from, to: j.verdict, reason: j.reason } });
   }
-
-  /** Fenced, host-down marks and the failover job, in one commit; then the job runs. False: the host changed meanwhile. */
-  private async declareDead(hostId: string, j: HostHaJudgement): Promise<boolean> {
-    const ctx = this.ctx();
-    const job = await retryOnConflict(async () => {
-      const host = await ctx.state.getHost(hostId);
-      if (!host || !WATCHED_HOST_STATES.includes(host.data.state)) return undefined;
-      const vms = await ctx.state.vmsOnHost(hostId);
-      const sel = selectFailover(vms.map((v) => ({ ...v.data, ha: v.data.spec.ha, haPriority: v.data.spec.haPriority, storage: v.data.spec.storage })));
-      const outcomes: Record<string, HaVmOutcome> = Object.fromEntries(sel.notRestartable.map((n) => [n.id, { restarted: false, reason: n.reason }]));
-      const order = [...sel.restart, ...sel.notRestartable.map((n) => n.id)];
-      const haVmNames = Object.fromEntries(vms.filter((v) => order.includes(v.id)).map((v) => [v.id, v.data.name]));
-      const newJob = ctx.runner.newJob('ha.failover', host.data.name, { hostIds: [hostId], haVmIds: order, haVmNames, haOutcomes: outcomes });
-      const next: HostRecord = { ...host.data, state: 'Fenced' satisfies HostStateName, failedAt: nowIso(), failoverJobId: newJob.id };
-      const ops: CommitOp[] = [putOp(KIND.host, hostId, next, host.rev), createOp(KIND.job, newJob.id, newJob), ...hostDownOps(vms, host.data.name, outcomes)];
-      const byId = new Map(vms.map((v) => [v.id, v.data.name]));
-      const events: EventDraft[] = [
-        ...hostStateEvent(host.data, next),
-        failoverStartedEvent(next, j.reason, sel.restart.map((id) => byId.get(id) ?? id), sel.notRestartable.map((n) => `${byId.get(n.id) ?? n.id} (${n.reason})`)),
-        ...sel.notRestartable.map((n) => vmFailoverEvent({ id: n.id, name: byId.get(n.id) ?? n.id }, next.name, { restarted: false, reason: n.reason })),
-      ];
-      await ctx.state.commit(ops, events);
-      return newJob;
-    });
-    if (!job) return false;
-    ctx.log.warn(`host ${job.target} declared dead (${j.reason}); failover job ${job.id}`);
-    ctx.runner.start(job);
-    return true;
-  }
-}
-
-/** The VMs that stay on the dead host say so: non-HA ones, and HA ones that cannot run elsewhere. */
-function hostDownOps(vms: Versioned<VmRecord>[], hostName: string, outcomes: Record<string, HaVmOutcome>): CommitOp[] {
-  const ops: CommitOp[] = [];
-  for (const v of vms) {
-    const o = outcomes[v.id];
-    let reason: string | undefined;
-    if (v.data.spec.ha !== true) reason = `host ${hostName} failed; not HA: it stays assigned there and continues when the host is back`;
-    else if (o && !o.restarted) reason = `host ${hostName} failed; not restarted elsewhere: ${o.reason}`;
-    if (reason) ops.push(putOp(KIND.vm, v.id, { ...v.data, reason: hostDownReason(reason), updatedAt: nowIso() }, v.rev));
-  }
-  return ops;
 }

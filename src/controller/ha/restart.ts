@@ -25,12 +25,17 @@ function silentProblem(ctx: ControllerContext, h: HostRecord): string | undefine
   return j.verdict === 'alive' || j.verdict === 'off' || j.verdict === 'not-watched' ? undefined : `it does not report either (${j.verdict})`;
 }
 
-/** The host the planner restarts `vm` on, or why none will do. */
-export async function failoverTarget(ctx: ControllerContext, vm: VmRecord, deadHostId: string): Promise<{ host: HostRecord } | { why: string }> {
+/** Why no HA VM may be restarted on `h` now (its agent cannot fence, or it does not report), or undefined. */
+export function hostUnfitForHa(ctx: ControllerContext, h: HostRecord): string | undefined {
+  return haProblem(ctx.live.haReports.get(h.id)) ?? silentProblem(ctx, h);
+}
+
+/** The host the planner restarts `vm` on, or why none will do; none of the failed hosts of the job is one. */
+export async function failoverTarget(ctx: ControllerContext, vm: VmRecord, deadHostIds: ReadonlySet<string>): Promise<{ host: HostRecord } | { why: string }> {
   const c = await clusterView(ctx);
   const excluded = new Map<string, string>();
   for (const h of c.hosts) {
-    const problem = h.id === deadHostId ? 'the failed host' : (runProblem(vm, h, c) ?? haProblem(ctx.live.haReports.get(h.id)) ?? silentProblem(ctx, h));
+    const problem = deadHostIds.has(h.id) ? 'a failed host' : (runProblem(vm, h, c) ?? hostUnfitForHa(ctx, h));
     if (problem) excluded.set(h.id, problem);
   }
   const subject = c.snapshot.vms.find((v) => v.id === vm.id) ?? withConstraints({ id: vm.id, name: vm.name, cpus: vm.spec.cpus, memoryMiB: vm.spec.memoryMiB, host: vm.hostId }, vm.spec);

@@ -1,8 +1,11 @@
-// ha.failover: the HA VMs of a host declared dead (ha/monitor.ts) run again
-// elsewhere. The job is created in the same commit that makes the host
-// Fenced, with the VMs in restart order (priority, higher first). Steps:
+// ha.failover: the HA VMs of the hosts declared dead in one poll
+// (ha/monitor.ts, ha/declare.ts) run again elsewhere. The job is created in
+// the same commit that makes the hosts Fenced, with all their HA VMs in one
+// restart order (priority, higher first); a retry (ha/retry.ts) makes the
+// same job for VMs left on failed hosts. Every host in hostIds is dead: a
+// VM restarts if it is still on one of them, never onto one. Steps:
 //   restart     each VM in order: the planner picks a Ready host; one commit
-//               writes the VM there (hostId, epoch + 1, running, staleOn the
+//               writes the VM there (hostId, epoch + 1, running, staleOn its
 //               dead host) together with the job's outcome for it, so a
 //               controller killed in between restarts it exactly once
 //   migrations  VMs caught in a live migration wait for it to end (it is
@@ -18,6 +21,7 @@ import type { ControllerContext } from '../context.js';
 import { jobEvent, vmPhaseEvent, type EventDraft } from '../events.js';
 import { failoverFinishedEvent, vmFailoverEvent } from '../ha/events.js';
 import { failoverTarget, restartedVm } from '../ha/restart.js';
+import { fromHostOf, hostsText, type FailoverJobParams } from '../ha/failover-params.js';
 import { hostDownReason } from '../ha/vm-marks.js';
 import { crashHook, type JobKind, type StepContext } from '../jobs.js';
 import { KIND, nowIso, type HaVmOutcome, type VmRecord } from '../records.js';
@@ -45,10 +49,15 @@ export function haFailoverKind(t: FailoverTimeouts, ctx: () => ControllerContext
   };
 }
 
-function deadHostOf(s: StepContext): string {
-  const id = s.job.params.hostIds?.[0];
-  if (!id) throw new Error(`job ${s.job.id} names no host`);
-  return id;
+function paramsOf(s: StepContext): FailoverJobParams {
+  return s.job.params;
+}
+
+/** The failed hosts of the job (ids). */
+function deadHostsOf(s: StepContext): Set<string> {
+  const ids = s.job.params.hostIds ?? [];
+  if (ids.length === 0) throw new Error(`job ${s.job.id} names no host`);
+  return new Set(ids);
 }
 
 /** Restarts, in order, each VM without an outcome yet; VMs in a live migration wait unless `migrating`. */
@@ -60,27 +69,41 @@ async function restartAll(s: StepContext, ctx: ControllerContext, migrating: boo
     const o = await restartOne(s, ctx, id);
     if (o.restarted) crashHook(KIND_NAME, `restart#${++n}`);
   }
+  // What is left found no room in the cluster as it is now: the retry waits for a change.
+  await ctx.ha.retry.noteTried();
+}
+
+/** Why the job leaves `vm` where it is, or undefined when it restarts it. */
+async function stayReason(s: StepContext, vm: VmRecord | undefined): Promise<string | undefined> {
+  if (!vm) return 'it was deleted';
+  if (vm.hostId === null || !deadHostsOf(s).has(vm.hostId)) return `it is on another host now (${vm.hostId ?? 'none'})`;
+  const cannot = notRestartableReason({ ...vm, storage: vm.spec.storage });
+  if (cannot) return cannot;
+  // A retry leaves the VMs of a host that came back meanwhile: they are its own again.
+  const host = paramsOf(s).haRetry ? (await s.state.getHost(vm.hostId))?.data : undefined;
+  if (host && host.state !== 'Fenced') return `its host ${host.name} is back (${host.state}): it stays assigned there`;
+  return undefined;
 }
 
 /** One VM: its new host and epoch, and the job's record of it, in one commit. */
 async function restartOne(s: StepContext, ctx: ControllerContext, vmId: string): Promise<HaVmOutcome> {
-  const dead = deadHostOf(s);
+  const from = fromHostOf(paramsOf(s), s.job.target, vmId);
   return retryOnConflict(async () => {
     const found = await s.state.getVm(vmId);
     const ops: CommitOp[] = [];
     const events: EventDraft[] = [];
     let outcome: HaVmOutcome;
     const vm = found?.data;
-    const cannot = !vm ? 'it was deleted' : vm.hostId !== dead ? `it is on another host now (${vm.hostId ?? 'none'})` : notRestartableReason({ ...vm, storage: vm.spec.storage });
+    const cannot = await stayReason(s, vm);
     if (cannot || !vm || !found) {
       outcome = { restarted: false, reason: cannot ?? 'it was deleted' };
     } else {
-      const target = await failoverTarget(ctx, vm, dead);
+      const target = await failoverTarget(ctx, vm, deadHostsOf(s));
       if ('why' in target) {
         outcome = { restarted: false, reason: target.why };
-        ops.push(putOp(KIND.vm, vmId, { ...vm, reason: hostDownReason(`host ${s.job.target} failed; not restarted elsewhere: ${target.why}`), updatedAt: nowIso() }, found.rev));
+        ops.push(putOp(KIND.vm, vmId, { ...vm, reason: hostDownReason(`host ${from} failed; not restarted elsewhere: ${target.why}`), updatedAt: nowIso() }, found.rev));
       } else {
-        const next = restartedVm(vm, target.host, dead);
+        const next = restartedVm(vm, target.host, vm.hostId!);
         outcome = { restarted: true, hostId: target.host.id, host: target.host.name, epoch: next.epoch, started: next.intent === 'running' };
         ops.push(putOp(KIND.vm, vmId, next, found.rev));
         events.push(...vmPhaseEvent(vm, next));
@@ -90,7 +113,7 @@ async function restartOne(s: StepContext, ctx: ControllerContext, vmId: string):
     s.job.progress = progressOf(s);
     s.job.updatedAt = nowIso();
     ops.push(putOp(KIND.job, s.job.id, s.job));
-    events.push(vmFailoverEvent({ id: vmId, name: vm?.name ?? vmId }, s.job.target, outcome), jobEvent(s.job));
+    events.push(vmFailoverEvent({ id: vmId, name: vm?.name ?? vmId }, from, outcome), jobEvent(s.job));
     await s.state.commit(ops, events);
     return outcome;
   });
@@ -109,6 +132,7 @@ async function afterMigrations(s: StepContext, ctx: ControllerContext, t: Failov
     if (ended) await restartOne(s, ctx, id);
     else await recordOutcome(s, id, { restarted: false, reason: `its live migration did not end within ${Math.round(t.migrationMs / 1000)} s` });
   }
+  if (waiting.length > 0) await ctx.ha.retry.noteTried();
 }
 
 async function requestCancel(s: StepContext, vmId: string): Promise<void> {
@@ -125,7 +149,7 @@ async function recordOutcome(s: StepContext, vmId: string, o: HaVmOutcome): Prom
   s.job.params.haOutcomes = { ...s.job.params.haOutcomes, [vmId]: o };
   s.job.progress = progressOf(s);
   await s.save();
-  s.state.events.publish(vmFailoverEvent({ id: vmId, name: vm?.name ?? vmId }, s.job.target, o));
+  s.state.events.publish(vmFailoverEvent({ id: vmId, name: vm?.name ?? vmId }, fromHostOf(paramsOf(s), s.job.target, vmId), o));
 }
 
 /** Waits for the restarted VMs to run on their new host; then the summary, and a failure if any was not restarted. */
@@ -149,22 +173,25 @@ async function confirm(s: StepContext, t: FailoverTimeouts): Promise<void> {
   const outcomes = Object.values(s.job.params.haOutcomes ?? {});
   const failed = outcomes.filter((o) => !o.restarted).length;
   const summary = s.job.progress.message ?? '';
-  s.state.events.publish(failoverFinishedEvent(s.job.target, deadHostOf(s), summary, outcomes.length - failed, failed));
-  if (failed > 0) throw new ApiError(ErrorCode.unavailable, `${failed} of ${outcomes.length} HA VM(s) of host ${s.job.target} could not be restarted: ${summary}`);
+  const hosts = s.job.target.split(', ');
+  s.state.events.publish(failoverFinishedEvent(hosts, [...deadHostsOf(s)], paramsOf(s).haRetry === true, summary, outcomes.length - failed, failed));
+  if (failed > 0) throw new ApiError(ErrorCode.unavailable, `${failed} of ${outcomes.length} HA VM(s) of ${hostsText(hosts)} could not be restarted: ${summary}`);
 }
 
 /** One line per VM, in restart order: "NAME: restarted on H (epoch E)[, running]" or "NAME: not restarted, REASON". */
 function progressOf(s: StepContext): { done: number; total: number; message: string } {
   const ids = s.job.params.haVmIds ?? [];
+  const several = (s.job.params.hostIds?.length ?? 0) > 1;
   const lines: string[] = [];
   let done = 0;
   for (const id of ids) {
     const o = s.job.params.haOutcomes?.[id];
     if (!o) continue;
     done++;
-    const name = s.job.params.haVmNames?.[id] ?? id;
+    // With several failed hosts each line names the one the VM comes from.
+    const name = `${s.job.params.haVmNames?.[id] ?? id}${several ? ` (from ${fromHostOf(paramsOf(s), s.job.target, id)})` : ''}`;
     const c = s.job.params.haConfirmed?.[id];
     lines.push(o.restarted ? `${name}: ${o.started ? 'restarted' : 'moved, not started'} on ${o.host} (epoch ${o.epoch})${c ? `, ${c}` : ''}` : `${name}: not restarted, ${o.reason.replaceAll('; ', ' | ')}`);
   }
-  return { done, total: ids.length, message: lines.length ? lines.join('; ') : 'no HA VM on the host' };
+  return { done, total: ids.length, message: lines.length ? lines.join('; ') : `no HA VM on the ${several ? 'hosts' : 'host'}` };
 }

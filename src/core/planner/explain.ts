@@ -36,6 +36,12 @@ function firstGroup(m: Model, need: Need, h: number, anti: boolean): string | nu
   return null;
 }
 
+/** "; up to N MiB held back for the hosts themselves" when some of `hosts` reserve any (their free room is counted after it). */
+function reservedNote(m: Model, hosts: readonly number[], key: 'reservedMemoryMiB' | 'reservedCpus', amount: (n: number) => string): string {
+  const most = Math.max(0, ...hosts.map((x) => m.snapshot.hosts[x]![key] ?? 0));
+  return most > 0 ? `; after up to ${amount(most)} held back for the hosts themselves` : '';
+}
+
 function detailOf(m: Model, need: Need, cls: HostClass, ha: HaView): string {
   const h = cls.hosts;
   const most = (f: (x: number) => number) => Math.max(...h.map(f));
@@ -52,9 +58,9 @@ function detailOf(m: Model, need: Need, cls: HostClass, ha: HaView): string {
     case 'anti-affinity':
       return need.conflict !== null ? `its must-affinity partners share must-anti-affinity group ${need.conflict}` : `already runs a VM of must-anti-affinity group ${firstGroup(m, need, h[0]!, true)}`;
     case 'memory':
-      return `needs ${need.mem} MiB; these hosts have at most ${round(most((x) => m.capMem[x]! - m.allocMem[x]!))} MiB free (memory overcommit x${m.policy.overcommitMemory})`;
+      return `needs ${need.mem} MiB; these hosts have at most ${round(most((x) => m.capMem[x]! - m.allocMem[x]!))} MiB free (memory overcommit x${m.policy.overcommitMemory}${reservedNote(m, h, 'reservedMemoryMiB', (n) => `${n} MiB`)})`;
     case 'cpu':
-      return `needs ${need.cpu} vCPUs; these hosts have at most ${round(most((x) => m.capCpu[x]! - m.allocCpu[x]!))} free (CPU overcommit x${m.policy.overcommitCpu})`;
+      return `needs ${need.cpu} vCPUs; these hosts have at most ${round(most((x) => m.capCpu[x]! - m.allocCpu[x]!))} free (CPU overcommit x${m.policy.overcommitCpu}${reservedNote(m, h, 'reservedCpus', (n) => `${n} CPU${n === 1 ? '' : 's'}`)})`;
     case 'disk':
       return `needs ${need.disk} GiB of local disk; these hosts have at most ${round(most((x) => m.capDisk[x]! - m.allocDisk[x]!))} GiB free`;
     case 'headroom':

@@ -32,7 +32,7 @@ describe('placement', () => {
     const s: ClusterSnapshot = { hosts: [host('h1', { reservedCpus: 2 })], vms: [vm('a', { cpus: 8, memoryMiB: 512 }), vm('b', { cpus: 4, memoryMiB: 512 }), vm('c', { cpus: 1, memoryMiB: 512 })], policy: { failures: 0, overcommit: { cpu: 2 } } };
     const p = plan(s, 'place');
     expect(moves(p).map((a) => a.kind === 'place' && a.vm)).toEqual(['a', 'b']);
-    expect(p.unplaced[0]!.reasons[0]).toMatchObject({ constraint: 'cpu', detail: 'needs 1 vCPUs; these hosts have at most 0 free (CPU overcommit x2)' });
+    expect(p.unplaced[0]!.reasons[0]).toMatchObject({ constraint: 'cpu', detail: 'needs 1 vCPUs; these hosts have at most 0 free (CPU overcommit x2; after up to 2 CPUs held back for the hosts themselves)' });
   });
 
   it('honours must label rules, and prefers hosts matching should rules', () => {
