@@ -15,6 +15,8 @@ export interface FaultContext {
   sleep(ms: number): Promise<void>;
   /** Resolves once the controller declared one of the targets dead (its failover job exists). */
   failoverStarted(): Promise<void>;
+  /** Resolves once a failover job of this round has ended (or after `capMs`): the fault may be undone then. */
+  failoverEnded(capMs: number): Promise<void>;
 }
 
 export interface Fault {
@@ -35,13 +37,15 @@ const each = async (c: FaultContext, fn: (name: string) => Promise<unknown>) => 
 
 /** Long enough past the lease expiry (6.25 s at the default 1 s I/O timeout) for any failover to have happened. */
 const PAST_EXPIRY_MS = 15_000;
+/** A fault that fails its host over lasts until the failover ended, at most this long. */
+const FAILOVER_CAP_MS = 60_000;
 
 export const FAULTS: Record<FaultName, Fault> = {
   'kill-host': {
     name: 'kill-host', hosts: 1, netns: false, failover: true,
     async run(c) {
       await each(c, (h) => stopHost(c.tb, h));
-      await c.sleep(PAST_EXPIRY_MS);
+      await c.failoverEnded(FAILOVER_CAP_MS);
       await each(c, (h) => restoreHost(c.tb, h));
     },
   },
@@ -49,7 +53,7 @@ export const FAULTS: Record<FaultName, Fault> = {
     name: 'kill-two-hosts', hosts: 2, netns: false, failover: true,
     async run(c) {
       await Promise.all(c.targets.map((h) => stopHost(c.tb, h)));
-      await c.sleep(PAST_EXPIRY_MS);
+      await c.failoverEnded(FAILOVER_CAP_MS);
       await each(c, (h) => restoreHost(c.tb, h));
     },
   },
@@ -58,7 +62,7 @@ export const FAULTS: Record<FaultName, Fault> = {
     async run(c) {
       await each(c, async (h) => freezeAgent(c.tb, h));
       try {
-        await c.sleep(PAST_EXPIRY_MS);
+        await c.failoverEnded(FAILOVER_CAP_MS);
       } finally {
         await each(c, async (h) => thawAgent(c.tb, h));
       }
@@ -69,7 +73,7 @@ export const FAULTS: Record<FaultName, Fault> = {
     async run(c) {
       await each(c, (h) => cutStorage(c.tb, h));
       try {
-        await c.sleep(PAST_EXPIRY_MS);
+        await c.failoverEnded(FAILOVER_CAP_MS);
       } finally {
         await each(c, (h) => restoreStorage(c.tb, h));
       }
@@ -115,7 +119,7 @@ export const FAULTS: Record<FaultName, Fault> = {
       await killController(c.tb);
       await c.sleep(1000);
       await restartController(c.tb);
-      await c.sleep(PAST_EXPIRY_MS);
+      await c.failoverEnded(FAILOVER_CAP_MS);
       await each(c, (h) => restoreHost(c.tb, h));
     },
   },

@@ -44,9 +44,20 @@ export async function runRound(c: ChaosCluster, round: number, fault: Fault, tar
     }
     throw new Error('no failover started within 60 s');
   };
+  // Every hit host failed over (its job, or the job it shares with another, ended), or capMs passed.
+  const failoverEnded = async (capMs: number) => {
+    const deadline = Date.now() + capMs;
+    while (Date.now() < deadline) {
+      const jobs = await c.client().call('listJobs').catch(() => []);
+      const ended = jobs.filter((j) => j.kind === 'ha.failover' && !jobsBefore.has(j.id) && (j.state === 'succeeded' || j.state === 'failed'));
+      const covered = new Set(ended.flatMap((j) => j.target.split(', ')));
+      if (targets.every((t) => covered.has(t))) return;
+      await sleep(200);
+    }
+  };
   const violations: string[] = [];
   try {
-    await fault.run({ tb: c.tb, targets, sleep, failoverStarted });
+    await fault.run({ tb: c.tb, targets, sleep, failoverStarted, failoverEnded });
   } catch (err) {
     violations.push(`the fault itself failed: ${(err as Error).message}`);
   }
