@@ -45,6 +45,16 @@ export default tseslint.config(
     },
   },
   {
+    // One way in: the controller process (main.ts) and the controller's tests
+    // are given the power drivers of src/host/power (a BMC is reached from the
+    // controller, not through the host it switches off). Nothing else of
+    // host/, and never qemu/ or agent/.
+    files: ['src/controller/main.ts', 'src/controller/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+(qemu|agent)(/|$)|^(\\.\\./)+host(/(?!power/)|$)', message: 'The controller never speaks QMP nor touches a host (design principle 3); only src/host/power is wired in, by main.ts.' }] }],
+    },
+  },
+  {
     files: ['src/cli/**/*.ts', 'web/**/*.{ts,tsx}'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ours(['store', 'controller', 'agent', 'qemu', 'host']), message: 'The CLI and console reach the system only through the API client.' }] }],

@@ -9,6 +9,7 @@ import { HostLabelsRequest } from './labels.js';
 import { Host, Image, Job, Vm, Volume } from './resources.js';
 import { MigrateVmRequest, Migration } from './migration.js';
 import { Pool } from './pool.js';
+import { HostPowerOffRequest, HostPowerRequest, HostPowerSettings, HostPowerState } from './power.js';
 import { AutomationPass, AutomationSettings, AutomationSettingsUpdate } from './automation.js';
 import { ClusterSnapshotSchema } from './planner.js';
 
@@ -55,6 +56,12 @@ export const routes = {
   hostStandby: route({ method: 'POST', path: '/v1/hosts/:name/standby', summary: 'Put an empty host in Standby: no new VMs, out of the pool capacity (activate brings it back)', tags: ['hosts'], params: NameParams, body: Empty, response: Host, auth: 'admin' }),
   hostActivate: route({ method: 'POST', path: '/v1/hosts/:name/activate', summary: 'Bring a host out of maintenance (Ready again)', tags: ['hosts'], params: NameParams, body: Empty, response: Host, auth: 'admin' }),
   removeHost: route({ method: 'DELETE', path: '/v1/hosts/:name', summary: 'Remove a host from the pool: it turns Left and its agent credential stops working (refused while VMs are on it)', tags: ['hosts'], params: NameParams, response: Host, auth: 'admin' }),
+  getHostPower: route({ method: 'GET', path: '/v1/hosts/:name/power', summary: "Show a host's BMC settings (power fencing, drover host power); the password is never returned", tags: ['hosts'], params: NameParams, response: HostPowerSettings, auth: 'admin' }),
+  setHostPower: route({ method: 'PUT', path: '/v1/hosts/:name/power', summary: "Set a host's BMC (redfish or ipmi): HA failover then powers the host off when it is suspected; the password is write-only", tags: ['hosts'], params: NameParams, body: HostPowerRequest, response: HostPowerSettings, auth: 'admin' }),
+  deleteHostPower: route({ method: 'DELETE', path: '/v1/hosts/:name/power', summary: "Remove a host's BMC settings: no more power fencing of it (failover by lease expiry only)", tags: ['hosts'], params: NameParams, response: HostPowerSettings, auth: 'admin' }),
+  hostPowerStatus: route({ method: 'GET', path: '/v1/hosts/:name/power/status', summary: "Ask a host's BMC whether the machine is powered on", tags: ['hosts'], params: NameParams, response: HostPowerState, auth: 'admin' }),
+  hostPowerOff: route({ method: 'POST', path: '/v1/hosts/:name/power/off', summary: 'Power a host off hard through its BMC (refused while VMs are placed on it, unless force)', tags: ['hosts'], params: NameParams, body: HostPowerOffRequest, response: HostPowerState, auth: 'admin' }),
+  hostPowerOn: route({ method: 'POST', path: '/v1/hosts/:name/power/on', summary: 'Power a host on through its BMC', tags: ['hosts'], params: NameParams, body: Empty, response: HostPowerState, auth: 'admin' }),
   getJoinToken: route({ method: 'GET', path: '/v1/join-token', summary: 'The token new host agents join with (drover host join)', tags: ['hosts'], response: Type.Object({ token: Type.String() }), auth: 'admin' }),
   listGroups: route({ method: 'GET', path: '/v1/groups', summary: 'List VM groups (affinity, anti-affinity) with what breaks them now', tags: ['groups'], response: Type.Array(Group), auth: 'admin' }),
   createGroup: route({ method: 'POST', path: '/v1/groups', summary: 'Create a VM group (affinity or anti-affinity, must or should); members that break it already are reported in violations', tags: ['groups'], body: CreateGroupRequest, response: Group, auth: 'admin' }),

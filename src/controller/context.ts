@@ -1,5 +1,6 @@
 // Everything a request handler or loop of the controller needs, built once.
 import type { AddressRange } from '../core/ipv4.js';
+import type { PowerDriverFactory } from '../core/power.js';
 import type { Logger } from 'pino';
 import type { AgentClient } from './agent-client.js';
 import type { Assignments } from './assignments.js';
@@ -26,6 +27,8 @@ export interface ControllerContext {
   log: Logger;
   /** Where bridged VMs without an address get one (controller flag --bridge-range). */
   bridgeRange?: AddressRange;
+  /** Reaches hosts' BMCs (power fencing, drover host power); the process's main gives the real drivers (src/host/power). Absent: no BMC is reached. */
+  powerDrivers?: PowerDriverFactory;
   /** Aborts when the controller shuts down (ends long polls and waits). */
   stopping: AbortSignal;
 }

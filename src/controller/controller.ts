@@ -4,6 +4,8 @@ import type { AddressRange } from '../core/ipv4.js';
 import { hostMaintenanceKind } from './job-kinds/host-maintenance.js';
 import { DEFAULT_IO_TIMEOUT_MS, haTiming, timingProblems } from '../core/ha-timing.js';
 import { FAILOVER_OFF_REASON, HaMonitor, type FailoverConfig } from './ha/monitor.js';
+import { DEFAULT_POWER_FENCE_TIMING, type PowerFenceTiming } from './ha/power-fence.js';
+import type { PowerDriverFactory } from '../core/power.js';
 import { DEFAULT_FAILOVER_TIMEOUTS, haFailoverKind, type FailoverTimeouts } from './job-kinds/ha-failover.js';
 import { DEFAULT_MIGRATION_TIMEOUTS, vmMigrateKind, type MigrationTimeouts } from './job-kinds/vm-migrate.js';
 import { existsSync } from 'node:fs';
@@ -45,6 +47,10 @@ export interface ControllerOptions {
   /** The HA I/O timeout every failover timeout derives from (src/core/ha-timing.ts); the agents' must be the same. */
   haIoTimeoutMs?: number;
   failoverTimeouts?: Partial<FailoverTimeouts>;
+  /** Reaches hosts' BMCs (power fencing, drover host power): main.ts gives the drivers of src/host/power. Absent: no BMC is reached. */
+  powerDrivers?: PowerDriverFactory;
+  /** How long a power-fencing power off may take to be confirmed. */
+  powerFence?: Partial<PowerFenceTiming>;
 }
 
 export interface RunningController {
@@ -63,12 +69,12 @@ function migrationTimeouts(): MigrationTimeouts {
 }
 
 /** The failover configuration of the options; throws when the timing breaks a margin (the controller refuses to start). */
-export function failoverConfig(opts: Pick<ControllerOptions, 'sharedPoolDir' | 'haIoTimeoutMs'>): FailoverConfig | undefined {
+export function failoverConfig(opts: Pick<ControllerOptions, 'sharedPoolDir' | 'haIoTimeoutMs' | 'powerFence'>): FailoverConfig | undefined {
   const timing = haTiming(opts.haIoTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS);
   const problems = timingProblems(timing);
   if (problems.length) throw new Error(`HA timing (--ha-io-timeout ${timing.ioTimeoutMs}) breaks its margins: ${problems.join('; ')}`);
   if (opts.sharedPoolDir && !existsSync(opts.sharedPoolDir)) throw new Error(`--shared-pool ${opts.sharedPoolDir} does not exist: give the shared pool directory as this machine mounts it`);
-  return opts.sharedPoolDir ? { sharedPoolDir: opts.sharedPoolDir, timing } : undefined;
+  return opts.sharedPoolDir ? { sharedPoolDir: opts.sharedPoolDir, timing, powerFence: { ...DEFAULT_POWER_FENCE_TIMING, ...opts.powerFence } } : undefined;
 }
 
 export async function startController(opts: ControllerOptions): Promise<RunningController> {
@@ -88,7 +94,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const assignments = new Assignments(state);
   const automation = new AutomationLoop(() => ctx, { migrationsPerHost: migrations.perHost });
   const ha = new HaMonitor(() => ctx, failover);
-  const ctx: ControllerContext = { state, live, runner, agents, assignments, reports: new Reports(state, live, assignments), secrets, automation, ha, log, stopping: stopping.signal, ...(opts.bridgeRange ? { bridgeRange: opts.bridgeRange } : {}) };
+  const ctx: ControllerContext = { state, live, runner, agents, assignments, reports: new Reports(state, live, assignments), secrets, automation, ha, log, stopping: stopping.signal, ...(opts.bridgeRange ? { bridgeRange: opts.bridgeRange } : {}), ...(opts.powerDrivers ? { powerDrivers: opts.powerDrivers } : {}) };
   const app = await buildServer(ctx);
   await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7480 });
   const address = app.server.address();
@@ -97,7 +103,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   liveness.start();
   automation.start();
   ha.start();
-  log.info(failover ? `HA failover on: leases in ${failover.sharedPoolDir}, a silent host is dead once its lease stays unchanged ${failover.timing.expireAfterMs} ms` : FAILOVER_OFF_REASON);
+  log.info(failover ? `HA failover on: leases in ${failover.sharedPoolDir}, a silent host is dead once its lease stays unchanged ${failover.timing.expireAfterMs} ms${opts.powerDrivers ? ', or once its BMC confirms it powered off (hosts with a BMC set)' : ''}` : FAILOVER_OFF_REASON);
   const resumed = await runner.resumeAll();
   if (resumed) log.info(`resumed ${resumed} running job(s)`);
   let closing: Promise<void> | undefined;

@@ -1,6 +1,9 @@
 // The controller process:
 //   node --import tsx src/controller/main.ts [--state-dir DIR] [--listen 127.0.0.1:7480]
 //     [--shared-pool DIR [--ha-io-timeout 1000]]
+// The process is where the controller gets its power drivers (src/host/power:
+// Redfish, IPMI), the one adapter of src/host it is given: a BMC is reached
+// from the controller, not from the host it switches off.
 // Prints the admin token on its first start, and `controller ready url=...`
 // once it listens. SIGTERM/SIGINT stop it cleanly (running jobs resume on the
 // next start).
@@ -13,6 +16,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { DEFAULT_IO_TIMEOUT_MS } from '../core/ha-timing.js';
 import { parseRange } from '../core/ipv4.js';
+import { powerDriverFactory } from '../host/power/drivers.js';
 import { startController } from './controller.js';
 
 function defaultStateDir(): string {
@@ -43,7 +47,7 @@ async function main(): Promise<void> {
   const bridgeRange = opts.bridgeRange === undefined ? undefined : parseRange(opts.bridgeRange);
   if (typeof bridgeRange === 'string') throw new Error(`--bridge-range: ${bridgeRange}`);
   const log = pino({ level: process.env.DROVER_LOG_LEVEL ?? 'info' });
-  const controller = await startController({ stateDir: opts.stateDir, host, port, log, haIoTimeoutMs, ...(opts.sharedPool ? { sharedPoolDir: opts.sharedPool } : {}), ...(bridgeRange ? { bridgeRange } : {}) });
+  const controller = await startController({ stateDir: opts.stateDir, host, port, log, haIoTimeoutMs, powerDrivers: powerDriverFactory(), ...(opts.sharedPool ? { sharedPoolDir: opts.sharedPool } : {}), ...(bridgeRange ? { bridgeRange } : {}) });
   if (controller.secrets.created) {
     console.log(`admin token (shown once; also in ${join(opts.stateDir, 'admin-token')}): ${controller.secrets.adminToken}`);
   }

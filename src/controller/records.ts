@@ -1,6 +1,7 @@
 // What the controller keeps in the store, by kind. Records are the API
 // resources plus the bookkeeping the API does not show.
 import type { VmObservedState } from '../core/phase.js';
+import type { PowerDriverName } from '../core/power.js';
 import type { Migration, MigrationReportState, MigrationStrategy } from '../api/migration.js';
 import type { Host, Image, Job, Vm, Volume } from '../api/resources.js';
 import type { BuildImageRequest, ImportImageRequest } from '../api/requests.js';
@@ -19,6 +20,8 @@ export const KIND = {
   automation: 'automation',
   /** VM groups (affinity, anti-affinity), by name. */
   group: 'group',
+  /** A host's BMC (power fencing, drover host power), by host id; apart from the host record so the sealed password is never listed with hosts. */
+  hostPower: 'host-power',
 } as const;
 
 export interface VmObserved {
@@ -92,6 +95,21 @@ export interface HostRecord extends Host {
   credentialHash: string;
   /** Bumped by every join, so a re-join gets a new credential and the old one stops working. */
   credentialGeneration: number;
+}
+
+/** A host's BMC as stored (docs/operations.md, "Power fencing (BMC)"). */
+export interface HostPowerRecord {
+  hostId: string;
+  driver: PowerDriverName;
+  /** Normalised by checkPowerSettings (src/core/power.ts). */
+  address: string;
+  username: string;
+  /** redfish over https: accept a self-signed certificate. */
+  insecure: boolean;
+  /** The BMC password, encrypted (sealSecret in secrets.ts); never returned by the API. */
+  passwordSealed: string;
+  createdAt: string;
+  updatedAt: string;
 }
 
 /** A VM group as stored: its members by VM id (names may change hands, ids do not). */

@@ -14,6 +14,7 @@ import { removeHost } from './host-remove.js';
 import { getPool, withUsage } from './pool.js';
 import { cancelMigration, startMigration, toApiMigration } from './migration-start.js';
 import { constraintHandlers, type ConstraintRoutes } from './constraint-routes.js';
+import { powerHandlers, type PowerRoutes } from './power-routes.js';
 import { mustFindHost, toApiHost } from './host-view.js';
 import { KIND, type JobParams, type MigrationRecord } from './records.js';
 import { createOp } from './state.js';
@@ -35,7 +36,7 @@ type VmRoutes = 'listVms' | 'createVm' | 'getVm' | 'deleteVm' | 'startVm' | 'sto
 type MigrationRoutes = 'migrateVm' | 'cancelMigration' | 'listMigrations' | 'getMigration';
 
 export function routeHandlers(ctx: ControllerContext): Handlers {
-  return { ...vmHandlers(ctx), ...migrationHandlers(ctx), ...automationHandlers(ctx), ...constraintHandlers(ctx), ...clusterHandlers(ctx) };
+  return { ...vmHandlers(ctx), ...migrationHandlers(ctx), ...automationHandlers(ctx), ...constraintHandlers(ctx), ...powerHandlers(ctx), ...clusterHandlers(ctx) };
 }
 
 function accepted<T>(reply: FastifyReply, value: T): T {
@@ -86,7 +87,7 @@ function vmHandlers(ctx: ControllerContext): Pick<Handlers, Exclude<VmRoutes, Mi
   };
 }
 
-function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes | AutomationRoutes | ConstraintRoutes> {
+function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes | AutomationRoutes | ConstraintRoutes | PowerRoutes> {
   const { state, live } = ctx;
   return {
     getJoinToken: async () => ({ token: ctx.secrets.joinToken }),

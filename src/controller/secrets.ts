@@ -2,8 +2,11 @@
 // first start: the admin token, the join token, and the key from which each
 // host's credential is derived. Deriving (HMAC of host id and generation)
 // lets the controller present an agent's credential to that agent while the
-// database only holds its hash.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+// database only holds its hash. Secrets the controller must use itself (a
+// BMC password) cannot be hashed: the database holds them sealed
+// (AES-256-GCM, with a key derived from the credential key), so a copy of
+// the database alone (a backup, an etcd member) does not give them away.
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -66,4 +69,27 @@ export function hashMatches(presented: string | undefined, expectedHash: string)
 export function hostIdOfCredential(credential: string): string | undefined {
   const dot = credential.indexOf('.');
   return dot > 0 ? credential.slice(0, dot) : undefined;
+}
+
+const SEALED_PREFIX = 'sealed1';
+
+function sealingKey(credentialKey: string): Buffer {
+  return createHmac('sha256', credentialKey).update('drover sealed secrets v1').digest();
+}
+
+/** Encrypts `plaintext` for the store; `context` (e.g. "host-power:<hostId>") binds it to its record: it opens only with the same one. */
+export function sealSecret(credentialKey: string, plaintext: string, context: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', sealingKey(credentialKey), iv).setAAD(Buffer.from(context));
+  const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return [SEALED_PREFIX, iv, cipher.getAuthTag(), data].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+}
+
+/** The plaintext of a sealed secret; throws when it was sealed with another key or context, or was altered. */
+export function openSecret(credentialKey: string, sealed: string, context: string): string {
+  const [prefix, iv, tag, data] = sealed.split('.');
+  if (prefix !== SEALED_PREFIX || iv === undefined || tag === undefined || data === undefined) throw new Error('not a sealed secret');
+  const decipher = createDecipheriv('aes-256-gcm', sealingKey(credentialKey), Buffer.from(iv, 'base64url')).setAAD(Buffer.from(context));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
 }

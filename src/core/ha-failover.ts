@@ -13,7 +13,8 @@ import { haDeficits, type ClusterSnapshot, type SnapshotVm } from './planner/ind
  * alive: it reports. isolated: silent, but its lease is still renewed (cut off
  * from the controller, not dead: nothing is done). suspected: silent and its
  * lease not renewed lately, not yet expired. dead: its lease expired (it has
- * fenced itself): its HA VMs restart elsewhere. no-lease: silent, but no lease
+ * fenced itself), or its BMC confirmed it powered off (power fencing): its HA
+ * VMs restart elsewhere. no-lease: silent, but no lease
  * of it was ever seen: it cannot be proven fenced, nothing is done.
  * lease-stale: it reports and says its lease is fresh, yet the controller
  * sees the record unchanged: the controller's view of the pool is in doubt,
@@ -56,6 +57,8 @@ export interface HostHaInput {
   reportsLeaseLost?: boolean;
   /** HA VMs assigned to it (asked only for a host that reports; undefined: some). */
   haVms?: number;
+  /** Its BMC confirmed it powered off since it last reported (power fencing). */
+  poweredOff?: boolean;
 }
 
 export interface HostHaJudgement {
@@ -77,6 +80,8 @@ export function judgeHost(input: HostHaInput, t: HaTiming): HostHaJudgement {
   if (!WATCHED_HOST_STATES.includes(input.state)) return { verdict: 'not-watched', reason: `a ${input.state} host runs no VMs: it is not watched` };
   const silent = input.silentMs >= t.heartbeatSuspectMs;
   const { lease } = input;
+  // A machine that is off runs no QEMU: no need to wait for its lease to expire.
+  if (silent && input.poweredOff) return { verdict: 'dead', reason: `powered off by its BMC (confirmed off; silent for ${s(input.silentMs)}${lease.seen ? `, lease unchanged for ${s(lease.unchangedMs)}` : ''})` };
   if (lease.mismatch) return { verdict: silent ? 'no-lease' : 'alive', reason: `${silent ? `silent for ${s(input.silentMs)}; ` : ''}its lease cannot be watched: ${lease.mismatch}; it is never declared dead by lease` };
   if (!lease.seen) {
     const why = 'no lease record of it was seen since the controller started (no fencer there: agent --no-ha, no shared pool, or another pool)';
@@ -104,6 +109,16 @@ function judgeReporting(input: HostHaInput, t: HaTiming, expired: boolean): Host
     return { verdict: 'dead', reason: `${lost}: it has fenced its HA VMs` };
   }
   return { verdict: 'lease-stale', reason: `it reports and does not say it lost its lease, yet the record looks unchanged for ${unchanged}: the controller's view of the shared pool is in doubt; nothing is done` };
+}
+
+/**
+ * Whether to power the host off through its BMC now, if it has one: it is
+ * suspected (silent, and its lease not renewed lately, as read). Never a
+ * host that reports, nor an isolated one (its lease is renewed), nor one
+ * whose lease the controller cannot read (that proves nothing of the host).
+ */
+export function powerFenceDue(input: HostHaInput, j: HostHaJudgement): boolean {
+  return j.verdict === 'suspected' && input.lease.seen && !input.lease.readError && !input.lease.mismatch;
 }
 
 /** The verdicts that make the controller declare the host dead and fail it over. */

@@ -1,5 +1,5 @@
 // `drover host list|show|label|remove`; maintenance and activate are in
-// host-maintenance.ts. Removed (Left) hosts are listed only with --all.
+// host-maintenance.ts, the BMC (`host power ...`) in host-power.ts. Removed (Left) hosts are listed only with --all.
 import { Command } from 'commander';
 import type { Host, Vm } from '../../api/resources.js';
 import { formatLabels } from '../../core/labels.js';
@@ -10,6 +10,7 @@ import { collect } from '../parse.js';
 import { buildLabelsRequest } from '../parse-constraints.js';
 import { registerHostJoin } from './host-join.js';
 import { registerHostMaintenance } from './host-maintenance.js';
+import { registerHostPower } from './host-power.js';
 
 export function hostCommand(io: CliIo): Command {
   const host = new Command('host').description('The hosts of the pool');
@@ -32,6 +33,7 @@ export function hostCommand(io: CliIo): Command {
     .action(action(io, removeHost));
   registerHostMaintenance(host, io);
   registerHostJoin(host, io);
+  registerHostPower(host, io);
   return host;
 }
 

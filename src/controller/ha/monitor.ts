@@ -7,21 +7,26 @@
 // that restarts all their HA VMs elsewhere in one order by priority. The job
 // is persisted: a controller that dies right after the commit finishes it
 // when it starts again. Every few polls it also retries HA VMs left on
-// failed hosts when room may have appeared (retry.ts).
+// failed hosts when room may have appeared (retry.ts). A suspected host
+// with a BMC is powered off through it (power-fence.ts); once the BMC
+// confirms it off, the host is dead without waiting for its lease.
 import type { HostHaStatus } from '../../api/resources.js';
-import { isDead, judgeHost, WATCHED_HOST_STATES, type HostHaJudgement, type LeaseObservation } from '../../core/ha-failover.js';
+import { isDead, judgeHost, powerFenceDue, WATCHED_HOST_STATES, type HostHaJudgement, type LeaseObservation } from '../../core/ha-failover.js';
 import type { HaTiming } from '../../core/ha-timing.js';
 import type { ControllerContext } from '../context.js';
 import type { HostRecord } from '../records.js';
 import type { Versioned } from '../state.js';
 import { declareDead } from './declare.js';
 import { LeaseWatch } from './lease-watch.js';
+import { PowerFencing, type PowerFenceTiming } from './power-fence.js';
 import { FailoverRetry } from './retry.js';
 
 export interface FailoverConfig {
   /** The shared pool as the controller sees it (controller flag --shared-pool). */
   sharedPoolDir: string;
   timing: HaTiming;
+  /** How long a power off may take to be confirmed (power-fence.ts; defaults there). */
+  powerFence?: PowerFenceTiming;
 }
 
 export const FAILOVER_OFF_REASON = 'HA failover is off: the controller runs without --shared-pool, so it cannot watch the hosts\' leases';
@@ -37,6 +42,7 @@ interface DeadJudgement {
 export class HaMonitor {
   readonly watch: LeaseWatch | undefined;
   readonly retry: FailoverRetry;
+  readonly power: PowerFencing;
   private readonly judged = new Map<string, HostHaStatus>();
   private readonly startedAt: number;
   private timer: NodeJS.Timeout | undefined;
@@ -50,6 +56,7 @@ export class HaMonitor {
   ) {
     this.startedAt = clock();
     this.retry = new FailoverRetry(ctx);
+    this.power = new PowerFencing(ctx, config?.powerFence, clock);
     if (config) this.watch = new LeaseWatch(config.sharedPoolDir, clock);
   }
 
@@ -111,13 +118,20 @@ export class HaMonitor {
   private async judge(host: Versioned<HostRecord>, t: HaTiming, watch: LeaseWatch): Promise<DeadJudgement | undefined> {
     const ctx = this.ctx();
     const now = this.clock();
-    const silentMs = Math.max(0, now - (ctx.live.lastSeenMono.get(host.id) ?? this.startedAt));
+    const lastSeen = ctx.live.lastSeenMono.get(host.id);
+    const silentMs = Math.max(0, now - (lastSeen ?? this.startedAt));
     const lease = this.leaseOf(host.data, watch);
     const report = ctx.live.haReports.get(host.id);
-    const input = { state: host.data.state, silentMs, lease, reportsLeaseLost: report?.enabled === true && !report.leaseFresh };
+    this.power.noteReports(host.id, lastSeen);
+    const input = { state: host.data.state, silentMs, lease, reportsLeaseLost: report?.enabled === true && !report.leaseFresh, poweredOff: this.power.confirmedOff(host.id) };
     let j = judgeHost(input, t);
     // A host that still reports is failed over only while HA VMs are assigned to it.
     if (isDead(j) && silentMs < t.heartbeatSuspectMs) j = judgeHost({ ...input, haVms: (await ctx.state.vmsOnHost(host.id)).filter((v) => v.data.spec.ha === true).length }, t);
+    if (powerFenceDue(input, j)) {
+      await this.power.begin(host.data, lastSeen, j.reason);
+      const note = this.power.note(host.id);
+      if (note) j = { ...j, reason: `${j.reason}; ${note}` };
+    }
     const before = this.judged.get(host.id);
     this.judged.set(host.id, { ...j, heartbeatSilentMs: Math.round(silentMs), ...(lease.seen ? { leaseUnchangedMs: lease.unchangedMs } : {}) });
     if (before?.verdict !== j.verdict && (before || j.verdict !== 'alive')) this.publish(host.data, j, before?.verdict);
