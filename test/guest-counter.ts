@@ -13,8 +13,6 @@ export interface CounterWriter {
   readonly acked: number;
   /** The largest value sent (acknowledged or not). */
   readonly sent: number;
-  /** Writes that failed (the guest was unreachable meanwhile: expected during a fault). */
-  readonly failures: number;
   /** The last writes (value, where, outcome, ms since start): what to print when a check fails. */
   readonly history: readonly string[];
   /** Losses seen when the guest answered again after an outage (empty when none). */
@@ -33,7 +31,6 @@ export function startCounter(base: () => string, opts: { start?: number; everyMs
   let next = opts.start ?? 1;
   let acked = 0;
   let sent = 0;
-  let failures = 0;
   let stopped = false;
   const history: string[] = [];
   const t0 = performance.now();
@@ -77,7 +74,6 @@ export function startCounter(base: () => string, opts: { start?: number; everyMs
     } catch (err) {
       note(`${value} failed at ${where}: ${(err as Error).message}`);
     }
-    failures++;
     probing = true;
   };
   const loop = (async () => {
@@ -93,9 +89,6 @@ export function startCounter(base: () => string, opts: { start?: number; everyMs
     },
     get sent() {
       return sent;
-    },
-    get failures() {
-      return failures;
     },
     history,
     problems,

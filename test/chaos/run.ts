@@ -38,7 +38,7 @@ export interface ChaosSummary {
   results: RoundResult[];
 }
 
-export function allowedFaults(o: Pick<ChaosOptions, 'netns' | 'hosts' | 'faults'>): Fault[] {
+function allowedFaults(o: Pick<ChaosOptions, 'netns' | 'hosts' | 'faults'>): Fault[] {
   const names = o.faults ?? [...FAULT_NAMES];
   return names.map((n) => FAULTS[n]).filter((f) => (o.netns || !f.netns) && f.hosts < o.hosts);
 }
