@@ -117,6 +117,7 @@ export async function startCluster(opts: { agents?: number; controllerEnv?: Reco
     },
     qemuPids() {
       const pids: number[] = [];
+      if (!existsSync(join(home, 'agents'))) return pids;
       for (const dir of readdirSync(join(home, 'agents'), { withFileTypes: true })) {
         const vms = join(home, 'agents', dir.name, 'vms');
         if (!existsSync(vms)) continue;
@@ -141,12 +142,18 @@ export async function startCluster(opts: { agents?: number; controllerEnv?: Reco
       } else rmSync(home, { recursive: true, force: true });
     },
   };
-  await c.startController(opts.controllerEnv);
-  c.token = readFileSync(join(ctlDir, 'admin-token'), 'utf8').trim();
-  c.client = new DroverClient({ baseUrl: c.url, token: c.token });
-  for (let i = 0; i < (opts.agents ?? 1); i++) await c.startAgent(i);
-  await waitFor(async () => (await c.client.call('listHosts')).filter((h) => h.state === 'Ready').length === (opts.agents ?? 1), 20_000, 'hosts Ready');
-  await ensureTinyImage(c.client);
+  try {
+    await c.startController(opts.controllerEnv);
+    c.token = readFileSync(join(ctlDir, 'admin-token'), 'utf8').trim();
+    c.client = new DroverClient({ baseUrl: c.url, token: c.token });
+    for (let i = 0; i < (opts.agents ?? 1); i++) await c.startAgent(i);
+    await waitFor(async () => (await c.client.call('listHosts')).filter((h) => h.state === 'Ready').length === (opts.agents ?? 1), 20_000, 'hosts Ready');
+    await ensureTinyImage(c.client);
+  } catch (err) {
+    // The caller gets no cluster to stop: stop what did start (a failed agent would leave the controller behind).
+    await c.stop();
+    throw err;
+  }
   return c;
 }
 
