@@ -1,21 +1,12 @@
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BALLOON_QOM_PATH, guestStatsFromReply, queryBalloonMiB, queryGuestStats, setBalloonMiB, setGuestStatsPolling, type GuestStatsReply } from './balloon.js';
-import { LineSplitter } from './json-lines.js';
+import { sendQmp, startFakeQmp, type FakeQmpCommand } from './test-support/fake-qmp.js';
 import { QmpClient, QmpCommandError } from './qmp-client.js';
 
-interface Command {
-  execute: string;
-  arguments?: Record<string, unknown>;
-  id: string;
-}
+type Command = FakeQmpCommand;
 /** What the fake QEMU answers: a return value, or an error {class, desc}. */
 type Answer = { return: unknown } | { error: { class: string; desc: string } };
 
-const GREETING = { QMP: { version: { qemu: { major: 7, minor: 2, micro: 0 }, package: 'fake' }, capabilities: [] } };
 const MiB = 1024 ** 2;
 /** What QEMU 7.2 really sends for an unknown value: -1 as an unsigned 64-bit number. */
 const UNKNOWN = 18446744073709551615;
@@ -25,34 +16,12 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-/** A fake QMP server over a unix socket, as in qmp-client.test.ts: answers each command with answer(cmd). */
+/** A fake QEMU that answers each command with answer(cmd); `received` leaves out qmp_capabilities. */
 async function connect(answer: (cmd: Command) => Answer): Promise<{ qmp: QmpClient; received: Command[] }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qmp-balloon-'));
-  const sockPath = path.join(dir, 'qmp.sock');
-  const received: Command[] = [];
-  const conns = new Set<net.Socket>();
-  const server = net.createServer((conn) => {
-    conns.add(conn);
-    conn.on('error', () => {});
-    const lines = new LineSplitter();
-    conn.write(JSON.stringify(GREETING) + '\n');
-    conn.on('data', (chunk: Buffer) => {
-      for (const line of lines.push(chunk)) {
-        const cmd = JSON.parse(line) as Command;
-        const reply = cmd.execute === 'qmp_capabilities' ? { return: {} } : (received.push(cmd), answer(cmd));
-        conn.write(JSON.stringify({ ...reply, id: cmd.id }) + '\n');
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(sockPath, resolve));
-  const qmp = await QmpClient.connect(sockPath, { timeoutMs: 2000 });
-  cleanups.push(async () => {
-    qmp.close();
-    for (const c of conns) c.destroy();
-    await new Promise((resolve) => server.close(resolve));
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return { qmp, received };
+  const fake = await startFakeQmp((cmd, conn) => sendQmp(conn, { ...answer(cmd), id: cmd.id }), cleanups, { skipCapabilities: true });
+  const qmp = await QmpClient.connect(fake.path, { timeoutMs: 2000 });
+  cleanups.push(() => qmp.close());
+  return { qmp, received: fake.received };
 }
 
 /** A guest-stats reply as QEMU 7.2 gives it for a Linux guest with 256 MiB. */

@@ -3,18 +3,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LineSplitter } from './json-lines.js';
+import { FAKE_QMP_GREETING, startFakeQmp, sendQmp, type FakeQmpCommand, type OnFakeQmpCommand } from './test-support/fake-qmp.js';
 import { QmpClient, QmpCommandError, QmpDisconnectedError, QmpTimeoutError, type QmpEvent } from './qmp-client.js';
 
-interface Command {
-  execute: string;
-  arguments?: unknown;
-  id: string;
-}
-type OnCommand = (cmd: Command, conn: net.Socket) => void;
-
-const GREETING = { QMP: { version: { qemu: { major: 7, minor: 2, micro: 22 }, package: 'fake' }, capabilities: ['oob'] } };
-const send = (conn: net.Socket, msg: unknown): boolean => conn.write(JSON.stringify(msg) + '\n');
+type Command = FakeQmpCommand;
+type OnCommand = OnFakeQmpCommand;
+const send = sendQmp;
 const reply = (conn: net.Socket, cmd: Command, ret: unknown = {}): boolean => send(conn, { return: ret, id: cmd.id });
 const event = (name: string, data?: unknown): QmpEvent => ({ event: name, data, timestamp: { seconds: 1, microseconds: 2 } });
 
@@ -23,37 +17,8 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-/** A fake QMP server: greets, answers qmp_capabilities, hands every other command to onCommand. */
-async function fakeServer(onCommand: OnCommand): Promise<{ path: string; received: Command[] }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qmp-'));
-  const sockPath = path.join(dir, 'qmp.sock');
-  const received: Command[] = [];
-  const conns = new Set<net.Socket>();
-  const server = net.createServer((conn) => {
-    conns.add(conn);
-    conn.on('error', () => {});
-    const lines = new LineSplitter();
-    send(conn, GREETING);
-    conn.on('data', (chunk: Buffer) => {
-      for (const line of lines.push(chunk)) {
-        const cmd = JSON.parse(line) as Command;
-        received.push(cmd);
-        if (cmd.execute === 'qmp_capabilities') reply(conn, cmd);
-        else onCommand(cmd, conn);
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(sockPath, resolve));
-  cleanups.push(async () => {
-    for (const c of conns) c.destroy();
-    await new Promise((resolve) => server.close(resolve));
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return { path: sockPath, received };
-}
-
 async function connect(onCommand: OnCommand): Promise<{ client: QmpClient; received: Command[] }> {
-  const fake = await fakeServer(onCommand);
+  const fake = await startFakeQmp(onCommand, cleanups);
   const client = await QmpClient.connect(fake.path, { timeoutMs: 2000 });
   cleanups.push(() => client.close());
   return { client, received: fake.received };
@@ -189,7 +154,7 @@ async function fakeServerThatResets(): Promise<{ path: string; reset(): void }> 
   const server = net.createServer((c) => {
     conn = c;
     c.on('error', () => {});
-    send(c, GREETING);
+    send(c, FAKE_QMP_GREETING);
     c.once('data', (chunk: Buffer) => {
       reply(c, JSON.parse(chunk.toString()) as Command);
       (c as unknown as { _handle: { readStop(): void } })._handle.readStop();
