@@ -2,7 +2,7 @@
 //   node --import tsx src/agent/main.ts --controller URL --name NAME
 //     [--join-token T | env DROVER_JOIN_TOKEN] [--state-dir DIR] [--listen 127.0.0.1:0]
 //     [--images-dir DIR] [--stop-grace-ms 20000] [--agent-url URL] [--shared-pool DIR]
-//     [--ha-io-timeout 1000 | --no-ha] [--reserve-cpus 0] [--reserve-memory 0]
+//     [--ha-io-timeout 1000 | --no-ha] [--reserve-cpus 0] [--reserve-memory 0] [--ksm]
 // Logs JSON to stdout and prints `agent ready host=<id> url=<agentUrl>` once
 // it serves and has joined. SIGTERM/SIGINT stop the agent, never its VMs
 // (its fencer stands down; docs/ha.md).
@@ -32,6 +32,7 @@ interface Flags {
   haIoTimeout: string;
   reserveCpus: string;
   reserveMemory: string;
+  ksm?: boolean;
 }
 
 function droverHome(): string {
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
     .option('--ha-io-timeout <ms>', 'self-fencing: the lease I/O timeout every HA timeout derives from (docs/ha.md); needs --shared-pool', String(DEFAULT_IO_TIMEOUT_MS))
     .option('--no-ha', 'no self-fencing: no fencer, no lease; HA VMs are not started on this host')
     .option('--reserve-cpus <n>', 'CPUs held back for the host itself, never given to VMs (docs/operations.md)', '0')
+    .option('--ksm', 'turn on Kernel Samepage Merging on this host (root): identical guest pages are merged; savings show in drover host show')
     .option('--reserve-memory <MiB>', 'memory held back for the host itself (hypervisor, page cache, daemons), never given to VMs; production: 1024-2048 or more', '0')
     .parse()
     .opts<Flags>();
@@ -110,6 +112,7 @@ async function main(): Promise<void> {
     ...(flags.bridge ? { bridge: flags.bridge } : {}),
     ha: flags.ha ? { ioTimeoutMs: parseIoTimeout(flags.haIoTimeout) } : false,
     reserved,
+    ksm: flags.ksm === true,
     log,
   });
   console.log(`agent ready host=${agent.hostId} url=${agent.agentUrl}`);

@@ -17,6 +17,7 @@ import { HostHa } from './ha.js';
 import { buildAgentServer } from './http.js';
 import { buildHostReport, Reporter } from './report.js';
 import { agentPaths, loadHostIdentity, saveHostIdentity, vmDir, type AgentPaths, type HostIdentity } from './state-files.js';
+import { enableKsm } from '../host/ksm.js';
 
 export interface AgentOptions {
   controllerUrl: string;
@@ -43,6 +44,8 @@ export interface AgentOptions {
   ha?: { ioTimeoutMs: number } | false;
   /** CPUs and memory held back for the host itself, reported in the inventory (--reserve-cpus, --reserve-memory); default none. */
   reserved?: { cpus: number; memoryMiB: number };
+  /** Turn KSM on at start (--ksm); a host that cannot (not root, no KSM) logs why and goes on. */
+  ksm?: boolean;
   /** node's argv for the fencer process (tests); default: the fencer of this build. */
   fencerCommand?: string[];
   log: Logger;
@@ -68,6 +71,11 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
     throw new AgentStartError(err.message);
   });
   if (o.bridge && !(await isBridge(o.bridge))) throw new AgentStartError(`--bridge ${o.bridge}: no such bridge on this host (create it: ip link add ${o.bridge} type bridge && ip link set ${o.bridge} up)`);
+  if (o.ksm) {
+    const r = enableKsm();
+    if (r.enabled) o.log.info(r.wrote, 'KSM on');
+    else o.log.warn(`--ksm: KSM stays as it is: ${r.reason}`);
+  }
   const paths = agentPaths(o.stateDir, o.sharedPoolDir);
   const poolId = paths.sharedPoolDir ? openSharedPool(paths.sharedPoolDir) : undefined;
   fs.mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });

@@ -133,6 +133,12 @@ export const HostInventory = Type.Object({
   sharedPool: Type.Optional(Type.Object({ path: Type.String(), id: Type.String(), freeBytes: Type.Integer() })),
   /** The bridge this host's bridged VMs attach to (agent flag --bridge); absent: only user networking here. */
   bridge: Type.Optional(Type.String()),
+  /** Kernel Samepage Merging on this host (agent flag --ksm turns it on); absent: the kernel has no KSM. */
+  ksm: Type.Optional(Type.Object({
+    running: Type.Boolean(),
+    savedBytes: Type.Integer({ minimum: 0, description: 'guest memory KSM saves now: pages sharing a merged page (and merged zero pages), in bytes' }),
+    pagesShared: Type.Integer({ minimum: 0, description: 'merged pages in use' }),
+  })),
 });
 export type HostInventory = Static<typeof HostInventory>;
 

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import type { HostInventory } from '../api/resources.js';
+import { ksmStatus } from './ksm.js';
 
 const MiB = 1024 ** 2;
 /** USER_HZ: the unit of utime/stime in /proc/PID/stat (100 on every Linux we run on). */
@@ -34,7 +35,14 @@ export async function hostInventory(input: InventoryInput): Promise<HostInventor
     qemuVersion: input.qemuVersion,
     freeDiskBytes: await freeDiskBytes(input.stateDir),
     agentVersion: agentVersion(),
+    ...ksmInventory(),
   };
+}
+
+/** KSM's state and savings, when the kernel has it. */
+function ksmInventory(): Pick<HostInventory, 'ksm'> {
+  const k = ksmStatus();
+  return k.available ? { ksm: { running: k.running, savedBytes: k.savedBytes, pagesShared: k.pagesShared } } : {};
 }
 
 /** Bytes an unprivileged user may still write on the filesystem holding dir. */

@@ -68,6 +68,12 @@ export function reservedText(inv: Host['inventory']): string | undefined {
   return parts.length ? parts.join(', ') : 'none';
 }
 
+/** "on, saves 1.2 GiB", "off", or undefined when the kernel has no KSM (or before the inventory). */
+export function ksmText(inv: Host['inventory']): string | undefined {
+  if (!inv?.ksm) return undefined;
+  return inv.ksm.running ? `on, saves ${formatBytes(inv.ksm.savedBytes)}` : `off (agent flag --ksm turns it on)${inv.ksm.savedBytes ? `, still saves ${formatBytes(inv.ksm.savedBytes)}` : ''}`;
+}
+
 function hostRow(h: Host): Array<string | number | undefined> {
   const inv = h.inventory;
   return [
@@ -116,6 +122,7 @@ export function renderHost(h: Host, vms: Vm[]): string {
     ['KVM', inv ? (inv.kvm ? 'yes' : 'no (TCG)') : undefined],
     ['QEMU', inv?.qemuVersion],
     ['Free disk', inv ? formatBytes(inv.freeDiskBytes) : undefined],
+    ['KSM', ksmText(inv)],
     ['Agent', h.agentUrl],
     ['Last seen', h.lastSeenAt ? `${age(h.lastSeenAt)} ago` : undefined],
   ]);
