@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Migration } from '../src/api/migration.js';
-import { freePort, guestGet, guestInfo, killProc, startCluster, waitFor, type Cluster } from './harness.js';
+import { attemptName, freePort, TCG_DIRTY_MIGRATION_RETRY, guestGet, guestInfo, killProc, startCluster, waitFor, type Cluster } from './harness.js';
 
 const ENDED = ['completed', 'failed', 'cancelled'];
 
@@ -157,7 +157,7 @@ describe('controller killed (SIGKILL) right before a step of vm.migrate', () => 
   }, 300_000);
 });
 
-describe('a party restarted while the memory transfer runs', () => {
+describe('a party restarted while the memory transfer runs', { retry: TCG_DIRTY_MIGRATION_RETRY }, () => {
   /** A precopy migration of a guest that dirties memory faster than the cap: it cannot finish until the dirtier stops. */
   async function slowTransfer(x: Guest): Promise<string> {
     await guestGet(x.port, '/dirty?mib=32&rate=20', 3000, c.forwardAddress(x.on));
@@ -179,7 +179,7 @@ describe('a party restarted while the memory transfer runs', () => {
    * deleted in any case, so a failure does not spill into the next case.
    */
   async function restartDuringTransfer(name: string, storage: 'shared' | 'local', restart: (x: Guest) => Promise<void>, meanwhile?: (x: Guest) => Promise<void>, check?: (x: Guest) => Promise<void>): Promise<void> {
-    const x = await createGuest(name, storage);
+    const x = await createGuest(attemptName(name), storage);
     try {
       const id = await slowTransfer(x);
       await restart(x);

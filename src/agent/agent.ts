@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import type { VmAssignment, VmReport } from '../api/agent-protocol.js';
 import type { AgentContext } from './agent-context.js';
+import type { BalloonVm } from './balloon-loop.js';
 import { VmSupervisor } from './converge.js';
 import type { FenceTarget } from './fencer/protocol.js';
 import { reattachAll } from './reattach.js';
@@ -54,6 +55,11 @@ export class Agent {
   /** The lease is fresh again: HA VMs refused before start now. */
   retryRefusedStarts(): void {
     for (const sup of this.vms.values()) sup.retryRefusedStart();
+  }
+
+  /** Running VMs the balloon loop may resize. */
+  balloonVms(): BalloonVm[] {
+    return [...this.vms.values()].flatMap((s) => s.balloonVm ?? []);
   }
 
   /** Lets go of every QEMU without stopping it. */

@@ -10,6 +10,7 @@ import { decide, exitReason, exitState, observedState, type Action, type VmFacts
 import { VmSerial } from './serial-console.js';
 import { saveVmFile, vmDir, vmFilePath, type VmFile } from './state-files.js';
 import { VmRuntime, type QemuExit } from './vm-runtime.js';
+import type { BalloonVm } from './balloon-loop.js';
 import { VmMigration } from './vm-migration.js';
 import { createMissingVolumes, missingVolumes, VolumeReporter } from './volumes.js';
 import { deleteVmFiles, noteGoneWhileAway, startVmQemu } from './vm-lifecycle.js';
@@ -62,6 +63,15 @@ export class VmSupervisor {
   get isUnfinishedMigrationTarget(): boolean {
     const m = this.file.migration;
     return m?.role === 'target' && m.state !== 'switched-over';
+  }
+
+  /** The VM for the host's balloon loop: running, not migrating, not being stopped; else undefined. */
+  get balloonVm(): BalloonVm | undefined {
+    const rt = this.runtime;
+    const a = this.file.assignment;
+    if (!rt || rt.paused || rt.hasExited || a.power !== 'running' || a.migration || this.file.migration) return undefined;
+    if (this.migration.migratedOut || this.migration.outgoingActive || this.file.stopRequestedAt !== undefined) return undefined;
+    return { id: this.id, configuredMiB: a.spec.memoryMiB, qmp: rt.qmp };
   }
 
   /** Host ports this VM's running QEMU forwards. */

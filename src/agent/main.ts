@@ -3,6 +3,7 @@
 //     [--join-token T | env DROVER_JOIN_TOKEN] [--state-dir DIR] [--listen 127.0.0.1:0]
 //     [--images-dir DIR] [--stop-grace-ms 20000] [--agent-url URL] [--shared-pool DIR]
 //     [--ha-io-timeout 1000 | --no-ha] [--reserve-cpus 0] [--reserve-memory 0] [--ksm]
+//     [--balloon] [--balloon-interval-ms 10000]
 // Logs JSON to stdout and prints `agent ready host=<id> url=<agentUrl>` once
 // it serves and has joined. SIGTERM/SIGINT stop the agent, never its VMs
 // (its fencer stands down; docs/ha.md).
@@ -33,6 +34,8 @@ interface Flags {
   reserveCpus: string;
   reserveMemory: string;
   ksm?: boolean;
+  balloon?: boolean;
+  balloonIntervalMs: string;
 }
 
 function droverHome(): string {
@@ -62,6 +65,12 @@ function parseGrace(text: string): number {
   return ms;
 }
 
+function parseBalloonInterval(text: string): number {
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 500 || ms > 3_600_000) throw new AgentStartError(`--balloon-interval-ms must be a whole number of milliseconds from 500 to 3600000 (got "${text}")`);
+  return ms;
+}
+
 function reservation(flags: Flags): HostReservation {
   try {
     return parseReservation(flags, hostTotals());
@@ -88,6 +97,8 @@ async function main(): Promise<void> {
     .option('--ha-io-timeout <ms>', 'self-fencing: the lease I/O timeout every HA timeout derives from (docs/ha.md); needs --shared-pool', String(DEFAULT_IO_TIMEOUT_MS))
     .option('--no-ha', 'no self-fencing: no fencer, no lease; HA VMs are not started on this host')
     .option('--reserve-cpus <n>', 'CPUs held back for the host itself, never given to VMs (docs/operations.md)', '0')
+    .option('--balloon', 'automatic balloon (experimental, off by default): take memory from idle guests when the host runs short (docs/memory.md)')
+    .option('--balloon-interval-ms <ms>', 'how often the balloon policy runs', '10000')
     .option('--ksm', 'turn on Kernel Samepage Merging on this host (root): identical guest pages are merged; savings show in drover host show')
     .option('--reserve-memory <MiB>', 'memory held back for the host itself (hypervisor, page cache, daemons), never given to VMs; production: 1024-2048 or more', '0')
     .parse()
@@ -113,6 +124,7 @@ async function main(): Promise<void> {
     ha: flags.ha ? { ioTimeoutMs: parseIoTimeout(flags.haIoTimeout) } : false,
     reserved,
     ksm: flags.ksm === true,
+    balloon: flags.balloon ? { intervalMs: parseBalloonInterval(flags.balloonIntervalMs) } : false,
     log,
   });
   console.log(`agent ready host=${agent.hostId} url=${agent.agentUrl}`);

@@ -18,6 +18,7 @@ import { buildAgentServer } from './http.js';
 import { buildHostReport, Reporter } from './report.js';
 import { agentPaths, loadHostIdentity, saveHostIdentity, vmDir, type AgentPaths, type HostIdentity } from './state-files.js';
 import { enableKsm } from '../host/ksm.js';
+import { BalloonLoop, readHostMemory } from './balloon-loop.js';
 
 export interface AgentOptions {
   controllerUrl: string;
@@ -44,6 +45,8 @@ export interface AgentOptions {
   ha?: { ioTimeoutMs: number } | false;
   /** CPUs and memory held back for the host itself, reported in the inventory (--reserve-cpus, --reserve-memory); default none. */
   reserved?: { cpus: number; memoryMiB: number };
+  /** The automatic balloon (docs/memory.md, experimental: --balloon); absent or false: off. */
+  balloon?: false | { intervalMs?: number };
   /** Turn KSM on at start (--ksm); a host that cannot (not root, no KSM) logs why and goes on. */
   ksm?: boolean;
   /** node's argv for the fencer process (tests); default: the fencer of this build. */
@@ -123,6 +126,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   });
 
   reporter.start();
+  const balloon = startBalloon(o, agent);
   const abort = new AbortController();
   const onIdentity = (id: HostIdentity) => {
     if (id.hostId !== identity?.hostId) void ha.rehost(id.hostId).catch((err: Error) => o.log.error({ err }, `cannot move the fencer to host id ${id.hostId}: ${err.message}`));
@@ -136,12 +140,32 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
     async stop() {
       abort.abort();
       reporter.stop();
+      await balloon?.stop();
       await loop;
       agent.detachAll();
       await ha.stop();
       await app.close();
     },
   };
+}
+
+/**
+ * The host's balloon loop over the agent's running VMs. Test hook (never in
+ * production): DROVER_BALLOON_HOST_AVAILABLE_MIB makes the loop believe the
+ * host has only that much memory available, to put it under pressure.
+ */
+function startBalloon(o: AgentOptions, agent: Agent): BalloonLoop | undefined {
+  if (!o.balloon) return undefined;
+  const fakeAvailable = Number(process.env['DROVER_BALLOON_HOST_AVAILABLE_MIB'] ?? NaN);
+  const loop = new BalloonLoop({
+    vms: { list: () => agent.balloonVms() },
+    log: o.log,
+    ...(o.balloon?.intervalMs ? { intervalMs: o.balloon.intervalMs } : {}),
+    reservedMiB: o.reserved?.memoryMiB ?? 0,
+    ...(Number.isFinite(fakeAvailable) ? { hostMemory: async () => ({ ...(await readHostMemory()), availableMiB: fakeAvailable }) } : {}),
+  });
+  loop.start();
+  return loop;
 }
 
 interface PollDeps {
