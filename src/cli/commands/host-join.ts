@@ -21,6 +21,8 @@ interface JoinOptions {
   stateDir?: string;
   reserveCpus?: string;
   reserveMemory?: string;
+  ksm?: boolean;
+  balloon?: boolean;
 }
 
 export function registerHostJoin(host: Command, io: CliIo): void {
@@ -36,6 +38,8 @@ export function registerHostJoin(host: Command, io: CliIo): void {
     .option('--state-dir <dir>', 'its state dir (default $DROVER_HOME/agents/<name>)')
     .option('--reserve-cpus <n>', 'CPUs held back for this host itself, never given to VMs (default 0)')
     .option('--reserve-memory <MiB>', 'memory held back for this host itself (hypervisor, page cache, daemons); production: 1024-2048 or more (default 0)')
+    .option('--ksm', 'turn on Kernel Samepage Merging on this host (root)')
+    .option('--balloon', 'automatic balloon (experimental; docs/memory.md)')
     .action(action(io, joinHost));
 }
 
@@ -61,6 +65,8 @@ async function joinHost(ctx: Ctx, o: JoinOptions, name: string): Promise<void> {
     ['--reserve-cpus', o.reserveCpus], ['--reserve-memory', o.reserveMemory]] as const) {
     if (value !== undefined) args.push(flag, value);
   }
+  if (o.ksm) args.push('--ksm');
+  if (o.balloon) args.push('--balloon');
   const offset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
   const pid = startDaemon({ entry: 'src/agent/main.ts', args, env: { DROVER_JOIN_TOKEN: token }, logFile, pidFile });
   writeLine(ctx.io.stderr, `==> started the agent (pid ${pid}, log ${logFile})`);
