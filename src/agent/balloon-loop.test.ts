@@ -1,7 +1,8 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { QmpCommandError, type QmpClient } from '../qemu/qmp-client.js';
-import { BalloonLoop, parseMemInfo, type BalloonChange, type BalloonLoopOptions, type BalloonVm, type HostMemory } from './balloon-loop.js';
+import type { HostMemory } from '../host/meminfo.js';
+import { BalloonLoop, type BalloonChange, type BalloonLoopOptions, type BalloonVm } from './balloon-loop.js';
 
 const MiB = 1024 ** 2;
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -249,15 +250,5 @@ describe('BalloonLoop', () => {
     await stopping;
     expect(b.commands('query-balloon')).toHaveLength(1);
     expect(b.commands('balloon')).toEqual([]);
-  });
-});
-
-describe('parseMemInfo', () => {
-  it('reads MemTotal and MemAvailable in MiB', () => {
-    const text = 'MemTotal:       24557648 kB\nMemFree:         1203456 kB\nMemAvailable:   18350080 kB\nBuffers:          123 kB\n';
-    expect(parseMemInfo(text)).toEqual({ totalMiB: 23982, availableMiB: 17920 });
-  });
-  it('names the field it misses', () => {
-    expect(() => parseMemInfo('MemTotal: 1024 kB\n')).toThrow(/no MemAvailable/);
   });
 });

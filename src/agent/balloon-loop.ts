@@ -4,9 +4,9 @@
 // applies its targets with QMP `balloon`, logging each with its reason.
 // VMs come through a narrow interface, so the loop knows nothing of the
 // agent's supervisors. One round at a time; stop() waits for the one running.
-import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { DEFAULT_BALLOON_POLICY, planBalloon, type BalloonPlan, type BalloonPolicy, type BalloonTarget, type BalloonVmFacts, type GuestMemoryStats } from '../core/balloon-policy.js';
+import { readHostMemory, type HostMemory } from '../host/meminfo.js';
 import { queryBalloonMiB, queryGuestStats, setBalloonMiB, setGuestStatsPolling } from '../qemu/balloon.js';
 import { QmpCommandError, type QmpClient } from '../qemu/qmp-client.js';
 
@@ -22,12 +22,6 @@ export interface BalloonVm {
 export interface BalloonVmSource {
   /** Running VMs that have a balloon device; leave out VMs that are migrating or being stopped. */
   list(): BalloonVm[];
-}
-
-export interface HostMemory {
-  totalMiB: number;
-  /** MemAvailable. */
-  availableMiB: number;
 }
 
 /** A balloon target that was applied. */
@@ -247,20 +241,6 @@ export class BalloonLoop {
     const ids = new Set(vms.map((v) => v.id));
     for (const id of this.states.keys()) if (!ids.has(id)) this.states.delete(id);
   }
-}
-
-/** MemTotal and MemAvailable of /proc/meminfo, in MiB. */
-export async function readHostMemory(): Promise<HostMemory> {
-  return parseMemInfo(await fs.promises.readFile('/proc/meminfo', 'utf8'));
-}
-
-export function parseMemInfo(text: string): HostMemory {
-  const kib = (field: string): number => {
-    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(text);
-    if (!m) throw new Error(`/proc/meminfo has no ${field} (Linux 3.14 or later reports MemAvailable)`);
-    return Number(m[1]);
-  };
-  return { totalMiB: Math.floor(kib('MemTotal') / 1024), availableMiB: Math.floor(kib('MemAvailable') / 1024) };
 }
 
 function withDeadline<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

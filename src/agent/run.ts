@@ -18,7 +18,8 @@ import { buildAgentServer } from './http.js';
 import { buildHostReport, Reporter } from './report.js';
 import { agentPaths, loadHostIdentity, saveHostIdentity, vmDir, type AgentPaths, type HostIdentity } from './state-files.js';
 import { enableKsm } from '../host/ksm.js';
-import { BalloonLoop, readHostMemory } from './balloon-loop.js';
+import { readHostMemory } from '../host/meminfo.js';
+import { BalloonLoop } from './balloon-loop.js';
 
 export interface AgentOptions {
   controllerUrl: string;
