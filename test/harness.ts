@@ -86,7 +86,7 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(opts: { agents?: number; controllerEnv?: Record<string, string>; agentEnv?: Record<string, string>; agentArgs?: string[] } = {}): Promise<Cluster> {
+export async function startCluster(opts: { agents?: number; controllerEnv?: Record<string, string>; agentEnv?: Record<string, string>; agentArgs?: string[]; agentArgsFor?: (i: number) => string[] } = {}): Promise<Cluster> {
   // Short path: QEMU's unix sockets live below it (108-byte limit).
   const home = mkdtempSync('/tmp/drvt-');
   const ctlDir = join(home, 'controller');
@@ -110,7 +110,7 @@ export async function startCluster(opts: { agents?: number; controllerEnv?: Reco
     async startAgent(i, env = {}) {
       const joinToken = readFileSync(join(ctlDir, 'join-token'), 'utf8').trim();
       const args = ['--controller', url, '--name', `h${i}`, '--state-dir', c.agentDir(i), '--images-dir', IMAGES_DIR, '--stop-grace-ms', '5000',
-        '--shared-pool', c.sharedDir, '--forward-address', c.forwardAddress(i), ...(opts.agentArgs ?? [])];
+        '--shared-pool', c.sharedDir, '--forward-address', c.forwardAddress(i), ...(opts.agentArgs ?? []), ...(opts.agentArgsFor?.(i) ?? [])];
       const { proc } = await startProcess('src/agent/main.ts', args, { DROVER_HOME: home, DROVER_JOIN_TOKEN: joinToken, ...opts.agentEnv, ...env }, /agent ready/);
       c.agents[i] = proc;
       return proc;

@@ -12,6 +12,8 @@ import { saveVmFile, vmDir, vmFilePath, type VmFile } from './state-files.js';
 import { VmRuntime, type QemuExit } from './vm-runtime.js';
 import type { BalloonVm } from './balloon-loop.js';
 import { VmMigration } from './vm-migration.js';
+import { VmSizer } from './vm-size.js';
+import { cpuModel } from '../qemu/args.js';
 import { createMissingVolumes, missingVolumes, VolumeReporter } from './volumes.js';
 import { deleteVmFiles, noteGoneWhileAway, startVmQemu } from './vm-lifecycle.js';
 import type { FenceTarget } from './fencer/protocol.js';
@@ -34,6 +36,9 @@ export class VmSupervisor {
   private readonly volumes = new VolumeReporter();
   private readonly log: Logger;
   private readonly migration: VmMigration;
+  private readonly sizer: VmSizer;
+  /** Follows a resize under way (the guest plugs memory and onlines vCPUs over seconds) with quick reports. */
+  private sizeWatch: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly ctx: AgentContext,
@@ -45,6 +50,7 @@ export class VmSupervisor {
       file, log: this.log, save: () => this.save(), changed: () => ctx.changed(),
       diskIds: () => this.file.assignment.spec.volumes.map((_, i) => `disk${i}`),
     });
+    this.sizer = new VmSizer(this.log, cpuModel(ctx.caps));
   }
 
   get id(): string {
@@ -126,6 +132,7 @@ export class VmSupervisor {
       ...(!rt && !this.starting && this.file.lastExit?.reason ? { reason: this.file.lastExit.reason } : {}),
       ...(error ? { error } : {}),
       ...(this.migration.report() ? { migration: this.migration.report() } : {}),
+      ...(rt && !rt.hasExited ? await this.sizer.report(rt.qmp).then((size) => (size ? { size } : {})) : {}),
     };
   }
 
@@ -144,6 +151,7 @@ export class VmSupervisor {
   /** Lets go of QEMU and the serial link without stopping the VM (agent shutdown). */
   detach(): void {
     this.clearRecheck();
+    this.stopSizeWatch();
     this.serial.disconnect();
     this.runtime?.detach();
   }
@@ -177,8 +185,36 @@ export class VmSupervisor {
         break;
       }
     }
+    await this.reconcileSize(a);
     this.scheduleRecheck(decision.recheckAt);
     this.ctx.changed();
+  }
+
+  /** Brings the plugged vCPUs and memory to the assignment's (not while it migrates: both ends must keep one layout). */
+  private async reconcileSize(a: VmAssignment): Promise<void> {
+    const rt = this.runtime;
+    if (!rt || rt.hasExited || this.starting || (a.power !== 'running' && a.power !== 'paused')) return;
+    if (a.migration || this.file.migration || this.migration.migratedOut || this.migration.outgoingActive) return;
+    const live = await this.sizer.reconcile(rt.qmp, a).catch((err: unknown) => this.log.warn({ err }, 'cannot read the plugged vCPUs and memory'));
+    if (live && (live.cpus !== a.spec.cpus || live.memoryMiB !== a.spec.memoryMiB)) this.watchSize(a);
+  }
+
+  /** Reports every 500 ms while the guest takes up a resize (at most a minute), so the controller sees it at once. */
+  private watchSize(a: VmAssignment): void {
+    if (this.sizeWatch) return;
+    const until = Date.now() + 60_000;
+    const stop = (): void => this.stopSizeWatch();
+    this.sizeWatch = setInterval(() => {
+      const rt = this.runtime;
+      if (!rt || rt.hasExited || this.removed || Date.now() > until) return stop();
+      const now = this.file.assignment.spec;
+      if (now.cpus !== a.spec.cpus || now.memoryMiB !== a.spec.memoryMiB) return stop();
+      this.ctx.changed();
+      void this.sizer.report(rt.qmp).then((size) => {
+        if (size && size.cpus === a.spec.cpus && size.memoryMiB === a.spec.memoryMiB) stop();
+      });
+    }, 500);
+    this.sizeWatch.unref();
   }
 
   private facts(a: VmAssignment): VmFacts {
@@ -268,6 +304,7 @@ export class VmSupervisor {
     this.starting = true;
     try {
       const runtime = await startVmQemu(this.ctx, this.file, a, incoming, () => this.save());
+      this.sizer.reset();
       this.adopt(runtime);
       this.save();
       this.ctx.changed(); // its pid goes into the fence targets at once
@@ -339,6 +376,11 @@ export class VmSupervisor {
     this.clearRecheck();
     if (at === undefined) return;
     this.recheck = setTimeout(() => this.converge(this.wanted ?? this.file.assignment), Math.max(0, at - Date.now()));
+  }
+
+  private stopSizeWatch(): void {
+    if (this.sizeWatch) clearInterval(this.sizeWatch);
+    this.sizeWatch = null;
   }
 
   private clearRecheck(): void {

@@ -29,6 +29,7 @@ export function buildVmSpec(a: VmAssignment, image: { manifest: ImageManifest; d
     maxCpus: Math.max(spec.maxCpus, spec.cpus),
     memoryMiB: spec.memoryMiB,
     maxMemoryMiB: Math.max(spec.maxMemoryMiB, spec.memoryMiB),
+    ...(spec.bootMemoryMiB !== undefined ? { bootMemoryMiB: spec.bootMemoryMiB } : {}),
     memorySlots: MEMORY_SLOTS,
     boot: bootOf(a, image),
     disks: orderedVolumes(spec.volumes).map((v, i): QemuDisk => ({ id: `disk${i}`, path: volumePath(paths, a.id, v.id, spec.storage), format: 'qcow2', serial: v.id.slice(-SERIAL_MAX) })),

@@ -58,6 +58,14 @@ export const VolumeReport = Type.Object({
 });
 export type VolumeReport = Static<typeof VolumeReport>;
 
+export const LiveSizeReport = Type.Object({
+  cpus: Type.Integer({ minimum: 1, description: 'vCPUs plugged' }),
+  memoryMiB: Type.Integer({ minimum: 1, description: 'memory plugged: boot memory plus virtio-mem' }),
+  /** Why the last change of size could not be carried out (QEMU refused it). */
+  error: Type.Optional(Type.String()),
+});
+export type LiveSizeReport = Static<typeof LiveSizeReport>;
+
 export const VmReport = Type.Object({
   id: Type.String(),
   state: ObservedState,
@@ -75,6 +83,8 @@ export const VmReport = Type.Object({
   /** An assignment the agent could not carry out (bad image, no space): the controller fails the job. */
   error: Type.Optional(Type.String()),
   migration: Type.Optional(MigrationReport),
+  /** What its running QEMU has plugged now (hot-add and hot-remove follow spec.cpus and spec.memoryMiB). */
+  size: Type.Optional(LiveSizeReport),
 });
 export type VmReport = Static<typeof VmReport>;
 

@@ -55,6 +55,16 @@ export const UpdateVmRequest = Type.Object({
 export type UpdateVmRequest = Static<typeof UpdateVmRequest>;
 export const UPDATE_VM_FIELDS = ['ha', 'haPriority', 'hostRules'] as const;
 
+/** POST /v1/vms/:name/resize: the new size of a VM, applied live when it runs (hot-add and hot-remove, docs/resize.md). */
+export const ResizeVmRequest = Type.Object({
+  cpus: Type.Optional(Type.Integer({ minimum: L.minCpus, maximum: L.maxCpus, description: 'vCPUs, up to the VM\'s maxCpus' })),
+  memoryMiB: Type.Optional(Type.Integer({ minimum: L.minMemoryMiB, maximum: L.maxMemoryMiB, description: 'MiB, from its boot memory up to its maxMemoryMiB, in 2 MiB steps' })),
+  /** When its host lacks the room: live-migrate it first to a host that has it (`to`, or the one placement picks), then grow it. */
+  migrate: Type.Optional(Type.Boolean()),
+  to: Type.Optional(Type.String({ minLength: 1, description: 'with migrate: the host to move it to' })),
+});
+export type ResizeVmRequest = Static<typeof ResizeVmRequest>;
+
 export const StopVmRequest = Type.Object({
   force: Type.Optional(Type.Boolean({ description: 'kill QEMU instead of an ACPI power-down' })),
 });

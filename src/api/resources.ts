@@ -55,6 +55,8 @@ export const VmSpec = Type.Object({
   maxCpus: Type.Integer({ minimum: VM_LIMITS.minCpus, maximum: VM_LIMITS.maxCpus }),
   memoryMiB: Type.Integer({ minimum: VM_LIMITS.minMemoryMiB, maximum: VM_LIMITS.maxMemoryMiB }),
   maxMemoryMiB: Type.Integer({ minimum: VM_LIMITS.minMemoryMiB, maximum: VM_LIMITS.maxMemoryMiB }),
+  /** The fixed memory it boots with; memory above it is hot-pluggable (virtio-mem) and can be taken back. Absent: memoryMiB. */
+  bootMemoryMiB: Type.Optional(Type.Integer({ minimum: VM_LIMITS.minMemoryMiB, maximum: VM_LIMITS.maxMemoryMiB })),
   volumes: Type.Array(VolumeRef),
   ports: Type.Array(PortForward),
   mac: Type.String({ pattern: '^([0-9a-f]{2}:){5}[0-9a-f]{2}$' }),
@@ -98,6 +100,8 @@ export const Vm = Type.Object({
   qmpReadyAt: Type.Optional(IsoTime),
   qemuStartMs: Type.Optional(Type.Number()),
   stats: Type.Optional(VmStats),
+  /** What its running QEMU has plugged now; equals spec.cpus/memoryMiB once a resize is carried out. */
+  live: Type.Optional(Type.Object({ cpus: Type.Integer(), memoryMiB: Type.Integer() })),
   /** The forward address of the VM's current host: where its port forwards without an address listen. */
   forwardAddress: Type.Optional(Type.String()),
   /** A live migration under way: its id (see /v1/migrations/:id) and target host. */

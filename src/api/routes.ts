@@ -3,7 +3,7 @@
 // them by key: no RPC name or path is a loose string outside src/api.
 import { Type, type Static, type TSchema } from 'typebox';
 import { AssignmentsQuery, AssignmentsResponse, HostReport, JoinRequest, JoinResponse } from './agent-protocol.js';
-import { BuildImageRequest, CreateVmRequest, IdParams, ImportImageRequest, LogsQuery, NameParams, StopVmRequest, UpdateVmRequest } from './requests.js';
+import { BuildImageRequest, CreateVmRequest, IdParams, ImportImageRequest, LogsQuery, NameParams, ResizeVmRequest, StopVmRequest, UpdateVmRequest } from './requests.js';
 import { CreateGroupRequest, Group, GroupMembersRequest } from './groups.js';
 import { HostLabelsRequest } from './labels.js';
 import { Host, Image, Job, Vm, Volume } from './resources.js';
@@ -41,6 +41,7 @@ export const routes = {
   deleteVm: route({ method: 'DELETE', path: '/v1/vms/:name', summary: 'Stop a VM and delete it with its volumes', tags: ['vms'], params: NameParams, response: VmWithJob, auth: 'admin' }),
   startVm: route({ method: 'POST', path: '/v1/vms/:name/start', summary: 'Start a VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),
   stopVm: route({ method: 'POST', path: '/v1/vms/:name/stop', summary: 'Stop a VM (ACPI power-down, or kill with force)', tags: ['vms'], params: NameParams, body: StopVmRequest, response: VmWithJob, auth: 'admin' }),
+  resizeVm: route({ method: 'POST', path: '/v1/vms/:name/resize', summary: 'Change the vCPUs and memory of a VM; live (hot-add, hot-remove) while it runs', tags: ['vms'], params: NameParams, body: ResizeVmRequest, response: VmWithJob, auth: 'admin' }),
   rebootVm: route({ method: 'POST', path: '/v1/vms/:name/reboot', summary: 'Reset a running VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),
   pauseVm: route({ method: 'POST', path: '/v1/vms/:name/pause', summary: 'Pause a running VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),
   resumeVm: route({ method: 'POST', path: '/v1/vms/:name/resume', summary: 'Resume a paused VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),

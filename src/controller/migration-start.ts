@@ -104,6 +104,9 @@ export async function clusterView(ctx: ControllerContext): Promise<ClusterView> 
 export function checkMigrationOptions(vm: VmRecord, req: MigrateVmRequest): void {
   if (vm.migration) throw new ApiError(ErrorCode.conflict, `VM ${vm.name} is already migrating (migration ${vm.migration.id})`);
   if (vm.phase !== 'Running') throw new ApiError(ErrorCode.conflict, `only a Running VM can be live-migrated; ${vm.name} is ${vm.phase}`);
+  // The target starts with the spec's vCPU devices: the source must have them plugged too.
+  const size = vm.observed?.size;
+  if (size && size.cpus !== vm.spec.cpus) throw new ApiError(ErrorCode.conflict, `VM ${vm.name} has ${size.cpus} vCPUs plugged but its spec says ${vm.spec.cpus}: a resize is still being carried out (or the guest refused a vCPU removal); migrate it once \`drover vm show ${vm.name}\` shows them equal`);
   if (req.strategy === 'postcopy' && req.allowPostcopy === false) throw new ApiError(ErrorCode.invalid, 'strategy postcopy needs allowPostcopy; drop allowPostcopy=false or choose auto or precopy', 'strategy', 'auto, precopy');
   const postcopy = req.allowPostcopy === true || req.strategy === 'postcopy';
   if (postcopy && (vm.spec.storage ?? 'local') === 'local') {

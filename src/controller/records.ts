@@ -1,6 +1,7 @@
 // What the controller keeps in the store, by kind. Records are the API
 // resources plus the bookkeeping the API does not show.
 import type { VmObservedState } from '../core/phase.js';
+import type { LiveSizeReport } from '../api/agent-protocol.js';
 import type { PowerDriverName } from '../core/power.js';
 import type { Migration, MigrationReportState, MigrationStrategy } from '../api/migration.js';
 import type { Host, Image, Job, Vm, Volume } from '../api/resources.js';
@@ -28,6 +29,8 @@ export interface VmObserved {
   state: VmObservedState;
   epoch: number;
   rebootSeq: number;
+  /** vCPUs and memory its running QEMU has plugged (hot-add follows the spec). */
+  size?: LiveSizeReport;
 }
 
 /** Where a VM's live migration stands; the assignments of both hosts follow from it (see migration-assign.ts). */
@@ -153,6 +156,11 @@ export interface JobParams {
   haOutcomes?: Record<string, HaVmOutcome>;
   /** ha.failover: the VMs seen Running on their new host (or why not), after the restarts. */
   haConfirmed?: Record<string, string>;
+  /** vm.resize: the size asked for, and the size before (a failed resize goes back to it). */
+  resize?: { cpus: number; memoryMiB: number };
+  resizeFrom?: { cpus: number; memoryMiB: number };
+  /** vm.resize --migrate: the host it moves to first (its migration id goes in migrationId). */
+  resizeMigrateTo?: string;
 }
 
 export interface JobRecord extends Job {

@@ -19,6 +19,7 @@ import { mustFindHost, toApiHost } from './host-view.js';
 import { KIND, type JobParams, type MigrationRecord } from './records.js';
 import { createOp } from './state.js';
 import { createVm } from './vm-create.js';
+import { requestResize } from './vm-resize.js';
 import { mustFindVm, requestVmOp, toApiJob, toApiVm } from './vm-ops.js';
 
 export interface HandlerInput<N extends RouteName> {
@@ -32,7 +33,7 @@ export type Handlers = { [N in RouteName]: (input: HandlerInput<N>) => Promise<R
 
 const RECENT_JOBS = 100;
 
-type VmRoutes = 'listVms' | 'createVm' | 'getVm' | 'deleteVm' | 'startVm' | 'stopVm' | 'rebootVm' | 'pauseVm' | 'resumeVm' | 'vmLogs' | MigrationRoutes;
+type VmRoutes = 'listVms' | 'createVm' | 'getVm' | 'deleteVm' | 'startVm' | 'stopVm' | 'rebootVm' | 'resizeVm' | 'pauseVm' | 'resumeVm' | 'vmLogs' | MigrationRoutes;
 type MigrationRoutes = 'migrateVm' | 'cancelMigration' | 'listMigrations' | 'getMigration';
 
 export function routeHandlers(ctx: ControllerContext): Handlers {
@@ -76,6 +77,10 @@ function vmHandlers(ctx: ControllerContext): Pick<Handlers, Exclude<VmRoutes, Mi
     startVm: ({ params, reply }) => op(params.name, 'start', reply),
     stopVm: ({ params, body, reply }) => op(params.name, body.force ? 'force-stop' : 'stop', reply, { force: body.force === true }),
     rebootVm: ({ params, reply }) => op(params.name, 'reboot', reply),
+    resizeVm: async ({ params, body, reply }) => {
+      const r = await requestResize(ctx, params.name, body);
+      return accepted(reply, { vm: r.vm, job: toApiJob(r.job) });
+    },
     pauseVm: ({ params, reply }) => op(params.name, 'pause', reply),
     resumeVm: ({ params, reply }) => op(params.name, 'resume', reply),
     vmLogs: async ({ params, query }) => {

@@ -108,6 +108,8 @@ interface Sizes {
   memoryMiB: number;
   maxCpus: number;
   maxMemoryMiB: number;
+  /** Fixed for the VM's life: what it boots with; memory above it is hot-pluggable and can be taken back. */
+  bootMemoryMiB: number;
 }
 
 function checkSizes(req: CreateVmRequest, host: HostRecord): Sizes {
@@ -118,7 +120,7 @@ function checkSizes(req: CreateVmRequest, host: HostRecord): Sizes {
   const maxMemoryMiB = req.maxMemoryMiB ?? defaults.maxMemoryMiB;
   if (maxCpus < cpus) throw new ApiError(ErrorCode.invalid, `maxCpus must be >= cpus (${cpus}); got ${maxCpus}`, 'maxCpus', `>= ${cpus}`);
   if (maxMemoryMiB < memoryMiB) throw new ApiError(ErrorCode.invalid, `maxMemoryMiB must be >= memoryMiB (${memoryMiB}); got ${maxMemoryMiB}`, 'maxMemoryMiB', `>= ${memoryMiB}`);
-  return { cpus, memoryMiB, maxCpus, maxMemoryMiB };
+  return { cpus, memoryMiB, maxCpus, maxMemoryMiB, bootMemoryMiB: memoryMiB };
 }
 
 function normalizePorts(ports: NonNullable<CreateVmRequest['ports']>): PortForward[] {

@@ -45,6 +45,13 @@ function forwardAddressOf(vm: VmRecord, live: LiveState): { forwardAddress?: str
   return address ? { forwardAddress: address } : {};
 }
 
+/** What its QEMU has plugged, while one runs. */
+function liveSizeOf(vm: VmRecord): { live?: { cpus: number; memoryMiB: number } } {
+  const size = vm.observed?.size;
+  const running = vm.phase === 'Running' || vm.phase === 'Paused' || vm.phase === 'Starting';
+  return size && running ? { live: { cpus: size.cpus, memoryMiB: size.memoryMiB } } : {};
+}
+
 export function toApiVm(vm: VmRecord, live: LiveState): Vm {
   return {
     id: vm.id,
@@ -62,6 +69,7 @@ export function toApiVm(vm: VmRecord, live: LiveState): Vm {
     qmpReadyAt: vm.qmpReadyAt,
     qemuStartMs: vm.qemuStartMs,
     stats: live.vmStats(vm.hostId, vm.id),
+    ...liveSizeOf(vm),
     ...forwardAddressOf(vm, live),
     ...(vm.migration ? { migration: { id: vm.migration.id, targetHostId: vm.migration.targetHostId, stage: vm.migration.stage } } : {}),
     createdAt: vm.createdAt,

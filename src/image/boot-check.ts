@@ -20,6 +20,10 @@ export interface BootOptions {
   hostname?: string;
   /** Size of a blank raw data disk attached as /dev/vdb; none when 0. */
   dataDiskMiB?: number;
+  /** Appended to the image's kernel command line. */
+  extraCmdline?: string;
+  /** More QEMU arguments (devices to hot-unplug later, memory backends). */
+  extraArgs?: string[];
 }
 
 export interface BootedGuest {
@@ -56,7 +60,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 function qemuArgs(o: BootOptions, dir: string, files: { boot: string; data?: string; serial: string; qmp: string }, port: number): string[] {
   const image = (f: string | undefined): string => path.join(imageDir(o.imagesDir, o.image.name), f ?? '');
   const kvm = existsSync('/dev/kvm');
-  const cmdline = `${o.image.cmdline ?? 'console=ttyS0'} drover.hostname=${o.hostname ?? 'tiny'}`;
+  const cmdline = `${o.image.cmdline ?? 'console=ttyS0'} drover.hostname=${o.hostname ?? 'tiny'}${o.extraCmdline ? ` ${o.extraCmdline}` : ''}`;
   if ([dir, image('')].some((p) => p.includes(','))) throw new Error(`paths must not contain commas: ${dir}`);
   const args = ['-machine', 'q35', '-accel', kvm ? 'kvm' : 'tcg', '-cpu', kvm ? 'host' : 'max'];
   args.push('-m', o.memory ?? '256', '-smp', o.smp ?? '2', '-nographic', '-nodefaults', '-no-user-config');
@@ -65,7 +69,7 @@ function qemuArgs(o: BootOptions, dir: string, files: { boot: string; data?: str
   args.push('-drive', `file=${files.boot},if=virtio,format=qcow2`);
   if (files.data) args.push('-drive', `file=${files.data},if=virtio,format=raw`);
   args.push('-device', 'virtio-balloon-pci', '-serial', `file:${files.serial}`, '-monitor', 'none');
-  args.push('-qmp', `unix:${files.qmp},server=on,wait=off`);
+  args.push('-qmp', `unix:${files.qmp},server=on,wait=off`, ...(o.extraArgs ?? []));
   return args;
 }
 

@@ -53,11 +53,29 @@ describe('buildQemuArgs', () => {
     expect(values(buildQemuArgs(spec({ id: 'vm-7' }), tcg), '-uuid')).toEqual([]);
   });
 
-  it('lays out one socket per possible vCPU and memory slots for hot-add', () => {
-    const args = buildQemuArgs(spec(), tcg);
-    expect(values(args, '-smp')).toEqual(['2,maxcpus=4,sockets=4,cores=1,threads=1']);
+  it('boots one vCPU and adds the others as devices, one socket each, so all but the first can be unplugged', () => {
+    const args = buildQemuArgs(spec({ cpus: 3 }), tcg);
+    expect(values(args, '-smp')).toEqual(['1,maxcpus=4,sockets=4,cores=1,threads=1']);
+    expect(values(args, '-device').filter((d) => d.includes('-x86_64-cpu'))).toEqual([
+      'max-x86_64-cpu,id=cpu1,socket-id=1,core-id=0,thread-id=0',
+      'max-x86_64-cpu,id=cpu2,socket-id=2,core-id=0,thread-id=0',
+    ]);
+    expect(values(buildQemuArgs(spec({ cpus: 2 }), kvm), '-device').filter((d) => d.includes('-x86_64-cpu'))).toEqual(['host-x86_64-cpu,id=cpu1,socket-id=1,core-id=0,thread-id=0']);
+  });
+
+  it('boots fixed memory and puts the room up to the maximum in a virtio-mem device on its own root port', () => {
+    const args = buildQemuArgs(spec({ memoryMiB: 768, bootMemoryMiB: 512 }), tcg);
     expect(values(args, '-m')).toEqual(['size=512M,slots=4,maxmem=2048M']);
-    expect(values(buildQemuArgs(spec({ maxMemoryMiB: 512 }), tcg), '-m')).toEqual(['size=512M']);
+    expect(values(args, '-object')).toEqual(['memory-backend-ram,id=vmem0-ram,size=1536M']);
+    expect(values(args, '-device')).toContain('virtio-mem-pci,id=vmem0,memdev=vmem0-ram,requested-size=256M,bus=rp-vmem0');
+    expect(values(args, '-device')).toContain('pcie-root-port,id=rp-vmem0,bus=pcie.0,chassis=7,io-reserve=0');
+    // The port exists before the device that sits on it.
+    expect(args.findIndex((a) => a.startsWith('pcie-root-port,id=rp-vmem0'))).toBeLessThan(args.findIndex((a) => a.startsWith('virtio-mem-pci')));
+    // Without bootMemoryMiB it boots all of memoryMiB; without room above it, no virtio-mem.
+    expect(values(buildQemuArgs(spec(), tcg), '-m')).toEqual(['size=512M,slots=4,maxmem=2048M']);
+    const fixed = buildQemuArgs(spec({ maxMemoryMiB: 512 }), tcg);
+    expect(values(fixed, '-m')).toEqual(['size=512M']);
+    expect(fixed.some((a) => a.includes('virtio-mem'))).toBe(false);
   });
 
   it('has no default devices nor display', () => {
@@ -78,7 +96,7 @@ describe('buildQemuArgs', () => {
   });
 
   it('puts every device on its own root port and leaves free ports for hotplug', () => {
-    const args = buildQemuArgs(spec({ hotplugPorts: 2 }), tcg);
+    const args = buildQemuArgs(spec({ hotplugPorts: 2, maxMemoryMiB: 512 }), tcg);
     const ports = values(args, '-device').filter((d) => d.startsWith('pcie-root-port'));
     expect(ports).toEqual([
       'pcie-root-port,id=rp-disk0,bus=pcie.0,chassis=1,io-reserve=0',

@@ -2,6 +2,7 @@
 // and an argv array, never a shell string. Values inside QEMU option strings
 // escape ',' as ',,' so any path is safe.
 import path from 'node:path';
+import { cpuDeviceArgs, virtioMemArgs, VIRTIO_MEM_ID } from './hotplug.js';
 import { runPaths } from './run-dir.js';
 import type { HostCapsResolved, QemuDisk, QemuNic, QemuVmSpec } from './vm-spec.js';
 
@@ -44,10 +45,11 @@ export function rootPortId(deviceId: string): string {
 export function buildQemuArgs(spec: QemuVmSpec, caps: HostCapsResolved): string[] {
   return [
     ...machineArgs(spec, caps),
-    ...cpuMemoryArgs(spec),
+    ...cpuMemoryArgs(spec, caps),
     ...['-nodefaults', '-no-user-config', '-nographic', '-display', 'none', '-msg', 'timestamp=on'],
     ...controlArgs(spec),
     ...rootPortArgs(spec),
+    ...(hasVirtioMem(spec) ? virtioMemArgs(bootMemoryOf(spec), spec.memoryMiB, spec.maxMemoryMiB, VIRTIO_MEM_PORT) : []),
     ...spec.disks.flatMap((disk, i) => diskArgs(disk, caps, i === 0 && !spec.boot.kernel)),
     ...spec.nics.flatMap((nic) => nicArgs(nic)),
     ...(spec.balloon ? balloonArgs(caps) : []),
@@ -61,17 +63,41 @@ function machineArgs(spec: QemuVmSpec, caps: HostCapsResolved): string[] {
   const args = ['-name', `guest=${optValue(spec.name)},debug-threads=on`];
   if (UUID.test(spec.id)) args.push('-uuid', spec.id);
   // TCG runs one host thread per vCPU by default for x86 on x86 (MTTCG), so no thread= option is needed.
-  if (caps.kvm) args.push('-machine', 'q35,accel=kvm', '-cpu', 'host');
-  else args.push('-machine', 'q35', '-accel', 'tcg', '-cpu', 'max');
+  if (caps.kvm) args.push('-machine', 'q35,accel=kvm', '-cpu', cpuModel(caps));
+  else args.push('-machine', 'q35', '-accel', 'tcg', '-cpu', cpuModel(caps));
   return args;
 }
 
-function cpuMemoryArgs(spec: QemuVmSpec): string[] {
-  // One core per socket so each vCPU can be hot-added as its own socket.
-  const smp = `${spec.cpus},maxcpus=${spec.maxCpus},sockets=${spec.maxCpus},cores=1,threads=1`;
-  let memory = `size=${spec.memoryMiB}M`;
-  if (spec.maxMemoryMiB > spec.memoryMiB) memory += `,slots=${spec.memorySlots},maxmem=${spec.maxMemoryMiB}M`;
-  return ['-smp', smp, '-m', memory];
+/** The -cpu model, which also names the type of hot-added vCPU devices. */
+export function cpuModel(caps: Pick<HostCapsResolved, 'kvm'>): string {
+  return caps.kvm ? 'host' : 'max';
+}
+
+/** The memory a QEMU of this spec boots with (fixed); the rest up to memoryMiB is virtio-mem. */
+export function bootMemoryOf(spec: Pick<QemuVmSpec, 'memoryMiB' | 'bootMemoryMiB'>): number {
+  return Math.min(spec.bootMemoryMiB ?? spec.memoryMiB, spec.memoryMiB);
+}
+
+/** Root port of the virtio-mem device (it is never unplugged; the port keeps its PCI address stable). */
+export const VIRTIO_MEM_PORT = `rp-${VIRTIO_MEM_ID}`;
+
+/**
+ * One boot vCPU and one device per further vCPU, each its own socket, so
+ * every vCPU but the first can be unplugged again; fixed boot memory plus a
+ * virtio-mem device spanning up to the maximum (src/qemu/hotplug.ts). A
+ * migration target started from the same spec has the same devices.
+ */
+function cpuMemoryArgs(spec: QemuVmSpec, caps: HostCapsResolved): string[] {
+  const smp = `1,maxcpus=${spec.maxCpus},sockets=${spec.maxCpus},cores=1,threads=1`;
+  const boot = bootMemoryOf(spec);
+  let memory = `size=${boot}M`;
+  if (hasVirtioMem(spec)) memory += `,slots=${spec.memorySlots},maxmem=${spec.maxMemoryMiB}M`;
+  // The virtio-mem device itself follows the root ports (its bus).
+  return ['-smp', smp, '-m', memory, ...cpuDeviceArgs(cpuModel(caps), spec.cpus)];
+}
+
+export function hasVirtioMem(spec: Pick<QemuVmSpec, 'memoryMiB' | 'bootMemoryMiB' | 'maxMemoryMiB'>): boolean {
+  return spec.maxMemoryMiB > bootMemoryOf(spec);
 }
 
 function controlArgs(spec: QemuVmSpec): string[] {
@@ -86,7 +112,7 @@ function controlArgs(spec: QemuVmSpec): string[] {
 }
 
 function rootPortArgs(spec: QemuVmSpec): string[] {
-  const ids = [...spec.disks.map((d) => rootPortId(d.id)), ...spec.nics.map((n) => rootPortId(n.id)), ...hotplugPortIds(spec)];
+  const ids = [...spec.disks.map((d) => rootPortId(d.id)), ...spec.nics.map((n) => rootPortId(n.id)), ...hotplugPortIds(spec), ...(hasVirtioMem(spec) ? [VIRTIO_MEM_PORT] : [])];
   // io-reserve=0: virtio devices behind PCIe ports are modern-only and need no I/O window; the
   // 64 KiB I/O space would otherwise run out after about a dozen ports.
   return ids.flatMap((id, i) => ['-device', `pcie-root-port,id=${id},bus=pcie.0,chassis=${i + 1},io-reserve=0`]);

@@ -41,8 +41,8 @@ export async function setBalloon(qmp: QmpClient, bytes: number): Promise<void> {
   await qmp.execute('balloon', { value: bytes });
 }
 
-export function queryHotpluggableCpus(qmp: QmpClient): Promise<HotpluggableCpu[]> {
-  return qmp.execute<HotpluggableCpu[]>('query-hotpluggable-cpus');
+export function queryHotpluggableCpus(qmp: QmpClient, timeoutMs?: number): Promise<HotpluggableCpu[]> {
+  return qmp.execute<HotpluggableCpu[]>('query-hotpluggable-cpus', undefined, timeoutMs === undefined ? undefined : { timeoutMs });
 }
 
 /** ACPI power button: the guest decides whether and when to shut down. */

@@ -13,7 +13,10 @@
 // could only grow in whole devices and need the guest to offline a whole
 // DIMM to shrink, which Linux rarely manages.
 
+import { MEMORY_BLOCK_MIB } from '../core/resize.js';
+
 export const VIRTIO_MEM_ID = 'vmem0';
+export const VIRTIO_MEM_PATH = `/machine/peripheral/${VIRTIO_MEM_ID}`;
 const VIRTIO_MEM_BACKEND = 'vmem0-ram';
 const MiB = 1048576;
 
@@ -40,11 +43,17 @@ export function cpuDeviceArgs(model: string, cpus: number): string[] {
 
 /** -object/-device arguments of the virtio-mem device: sized to the room above boot memory, requesting memoryMiB - bootMiB. */
 export function virtioMemArgs(bootMiB: number, memoryMiB: number, maxMemoryMiB: number, bus: string): string[] {
-  if (maxMemoryMiB <= bootMiB) return [];
+  // Both sizes must be whole blocks: an odd MiB above boot memory is left unused.
+  const region = wholeBlocks(maxMemoryMiB - bootMiB);
+  if (region <= 0) return [];
   return [
-    '-object', `memory-backend-ram,id=${VIRTIO_MEM_BACKEND},size=${maxMemoryMiB - bootMiB}M`,
-    '-device', `virtio-mem-pci,id=${VIRTIO_MEM_ID},memdev=${VIRTIO_MEM_BACKEND},requested-size=${memoryMiB - bootMiB}M,bus=${bus}`,
+    '-object', `memory-backend-ram,id=${VIRTIO_MEM_BACKEND},size=${region}M`,
+    '-device', `virtio-mem-pci,id=${VIRTIO_MEM_ID},memdev=${VIRTIO_MEM_BACKEND},requested-size=${Math.min(region, wholeBlocks(memoryMiB - bootMiB))}M,bus=${bus}`,
   ];
+}
+
+function wholeBlocks(mib: number): number {
+  return Math.max(0, Math.floor(mib / MEMORY_BLOCK_MIB) * MEMORY_BLOCK_MIB);
 }
 
 /** The QMP commands that take the vCPUs from `from` to `to` (adds in socket order, removes from the top). */
@@ -60,5 +69,5 @@ export function cpuChangeCommands(model: string, from: number, to: number): QmpC
 
 /** The QMP command that asks the guest to hold memoryMiB in all (boot memory plus virtio-mem). */
 export function memoryChangeCommand(bootMiB: number, memoryMiB: number): QmpCommand {
-  return { execute: 'qom-set', arguments: { path: `/machine/peripheral/${VIRTIO_MEM_ID}`, property: 'requested-size', value: (memoryMiB - bootMiB) * MiB } };
+  return { execute: 'qom-set', arguments: { path: VIRTIO_MEM_PATH, property: 'requested-size', value: wholeBlocks(memoryMiB - bootMiB) * MiB } };
 }

@@ -25,6 +25,8 @@ export interface QemuVmSpec {
   maxCpus: number;
   memoryMiB: number;
   maxMemoryMiB: number;
+  /** Fixed memory it boots with; memoryMiB above it is virtio-mem (hotplug.ts). Absent: memoryMiB. */
+  bootMemoryMiB?: number;
   memorySlots: number;
   /** No kernel: the firmware boots the first disk. */
   boot: { kernel?: string; initrd?: string; cmdline?: string };

@@ -69,6 +69,11 @@ function groupsText(vm: Vm, groups: Group[]): string | undefined {
   return mine.length ? mine.map((g) => `${g.name} (${g.strength} ${g.kind})`).join(', ') : undefined;
 }
 
+/** ", N plugged now" while a running VM has not (yet) taken up its new size. */
+function pluggedNote(live: number | undefined, want: number, show: (n: number) => string): string {
+  return live === undefined || live === want ? '' : `, ${show(live)} plugged now`;
+}
+
 export function renderVmDetails(vm: Vm, hosts: Host[], volumes: Volume[], now = Date.now(), groups: Group[] = []): string {
   const host = hostName(vm, hosts);
   const fields = renderFields([
@@ -79,8 +84,8 @@ export function renderVmDetails(vm: Vm, hosts: Host[], volumes: Volume[], now = 
     ['Intent', `${vm.intent}${vm.forceStop ? ' (force stop)' : ''}`],
     ['Host', host && host !== vm.hostId ? `${host} (${vm.hostId})` : host],
     ['Image', vm.spec.image],
-    ['CPUs', `${vm.spec.cpus} (max ${vm.spec.maxCpus})`],
-    ['Memory', `${mib(vm.spec.memoryMiB)} (max ${mib(vm.spec.maxMemoryMiB)})`],
+    ['CPUs', `${vm.spec.cpus} (max ${vm.spec.maxCpus})${pluggedNote(vm.live?.cpus, vm.spec.cpus, String)}`],
+    ['Memory', `${mib(vm.spec.memoryMiB)} (max ${mib(vm.spec.maxMemoryMiB)}, boots with ${mib(vm.spec.bootMemoryMiB ?? vm.spec.memoryMiB)})${pluggedNote(vm.live?.memoryMiB, vm.spec.memoryMiB, mib)}`],
     ['MAC', vm.spec.mac],
     ['Network', vm.spec.network?.mode === 'bridge' ? `bridge, address ${vm.spec.network.address}` : 'user (NAT, port forwards)'],
     ['Storage', vm.spec.storage ?? 'local'],

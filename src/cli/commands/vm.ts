@@ -12,6 +12,7 @@ import { registerVmConsole } from './vm-console.js';
 import { registerVmLogs } from './vm-logs.js';
 import { registerVmMigrate } from './vm-migrate.js';
 import { registerVmSet } from './vm-set.js';
+import { registerVmResize } from './vm-resize.js';
 import { renderVmDetails, renderVmSummary, VM_COLUMNS, vmRow } from './vm-view.js';
 
 type Op = 'start' | 'stop' | 'reboot' | 'pause' | 'resume' | 'delete';
@@ -58,6 +59,7 @@ export function vmCommand(io: CliIo): Command {
   registerVmConsole(vm, io);
   registerVmMigrate(vm, io);
   registerVmSet(vm, io);
+  registerVmResize(vm, io);
   return vm;
 }
 

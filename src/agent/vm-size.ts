@@ -1,0 +1,59 @@
+// Keeps a running VM's plugged vCPUs and memory at what its assignment asks
+// (drover vm resize changes spec.cpus and spec.memoryMiB), and reports what
+// is plugged now. A removal the guest has not carried out yet is asked again
+// only after a while: device_del is a request to the guest, not an order.
+import type { Logger } from 'pino';
+import type { LiveSizeReport } from '../api/agent-protocol.js';
+import type { VmAssignment } from '../api/agent-protocol.js';
+import { applySize, readLiveSize, type LiveSize } from '../qemu/live-size.js';
+import type { QmpClient } from '../qemu/qmp-client.js';
+
+const ASK_AGAIN_MS = 10_000;
+
+export class VmSizer {
+  private error: string | undefined;
+  /** The size last asked of QEMU and when: the same request is not repeated before ASK_AGAIN_MS. */
+  private asked: { key: string; at: number } | null = null;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly cpuModel: string,
+  ) {}
+
+  /** What is plugged now, with the last error; undefined when QEMU does not answer. */
+  async report(qmp: QmpClient): Promise<LiveSizeReport | undefined> {
+    const live = await readLiveSize(qmp).catch(() => undefined);
+    if (!live) return undefined;
+    return { cpus: live.cpus, memoryMiB: live.memoryMiB, ...(this.error ? { error: this.error } : {}) };
+  }
+
+  /** Sends the QMP commands that take the live size towards the assignment's; returns the live size read first. */
+  async reconcile(qmp: QmpClient, a: VmAssignment, now = Date.now()): Promise<LiveSize | undefined> {
+    const want = { cpus: a.spec.cpus, memoryMiB: a.spec.memoryMiB };
+    const live = await readLiveSize(qmp);
+    const cpusDone = live.cpus === want.cpus;
+    const memoryDone = !live.virtioMem ? live.memoryMiB === want.memoryMiB : live.requestedMemoryMiB === want.memoryMiB;
+    if (cpusDone && memoryDone) {
+      this.error = undefined;
+      return live;
+    }
+    const key = `${want.cpus}/${want.memoryMiB}`;
+    if (this.asked?.key === key && now - this.asked.at < ASK_AGAIN_MS) return live;
+    this.asked = { key, at: now };
+    try {
+      const change = await applySize(qmp, this.cpuModel, live, want);
+      this.error = undefined;
+      if (change.sent.length) this.log.info({ from: { cpus: live.cpus, memoryMiB: live.requestedMemoryMiB }, to: want, sent: change.sent }, 'resizing');
+    } catch (err) {
+      this.error = `cannot resize to ${want.cpus} vCPUs and ${want.memoryMiB} MiB: ${(err as Error).message}`;
+      this.log.warn(this.error);
+    }
+    return live;
+  }
+
+  /** A new QEMU starts with the assignment's size: forget what was asked of the old one. */
+  reset(): void {
+    this.asked = null;
+    this.error = undefined;
+  }
+}
