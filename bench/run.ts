@@ -9,6 +9,7 @@ const suites: Record<string, () => Promise<{ run: (r: BenchResult) => Promise<vo
   migration: () => import('./migration.js'),
   scheduler: () => import('./scheduler.js'),
   sim: () => import('./sim.js'),
+  hotplug: () => import('./hotplug.js'),
 };
 
 const name = process.argv[2];

@@ -9,11 +9,15 @@ import { applySize, readLiveSize, type LiveSize } from '../qemu/live-size.js';
 import type { QmpClient } from '../qemu/qmp-client.js';
 
 const ASK_AGAIN_MS = 10_000;
+/** Plugged memory unchanged this long while short of the requested size counts as stalled. */
+export const MEMORY_STALL_MS = 10_000;
 
 export class VmSizer {
   private error: string | undefined;
   /** The size last asked of QEMU and when: the same request is not repeated before ASK_AGAIN_MS. */
   private asked: { key: string; at: number } | null = null;
+  /** The plugged memory last seen and since when it has not changed. */
+  private plugged: { memoryMiB: number; requestedMiB: number; since: number } | null = null;
 
   constructor(
     private readonly log: Logger,
@@ -21,10 +25,19 @@ export class VmSizer {
   ) {}
 
   /** What is plugged now, with the last error; undefined when QEMU does not answer. */
-  async report(qmp: QmpClient): Promise<LiveSizeReport | undefined> {
+  async report(qmp: QmpClient, now = Date.now()): Promise<LiveSizeReport | undefined> {
     const live = await readLiveSize(qmp).catch(() => undefined);
     if (!live) return undefined;
-    return { cpus: live.cpus, memoryMiB: live.memoryMiB, ...(this.error ? { error: this.error } : {}) };
+    const p = this.plugged;
+    if (!p || p.memoryMiB !== live.memoryMiB || p.requestedMiB !== live.requestedMemoryMiB) this.plugged = { memoryMiB: live.memoryMiB, requestedMiB: live.requestedMemoryMiB, since: now };
+    const stalled = live.virtioMem && live.memoryMiB !== live.requestedMemoryMiB && now - (this.plugged?.since ?? now) >= MEMORY_STALL_MS;
+    return {
+      cpus: live.cpus,
+      memoryMiB: live.memoryMiB,
+      ...(live.virtioMem ? { requestedMemoryMiB: live.requestedMemoryMiB } : {}),
+      ...(stalled ? { memoryStalled: true } : {}),
+      ...(this.error ? { error: this.error } : {}),
+    };
   }
 
   /** Sends the QMP commands that take the live size towards the assignment's; returns the live size read first. */
@@ -54,6 +67,7 @@ export class VmSizer {
   /** A new QEMU starts with the assignment's size: forget what was asked of the old one. */
   reset(): void {
     this.asked = null;
+    this.plugged = null;
     this.error = undefined;
   }
 }

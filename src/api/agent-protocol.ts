@@ -61,6 +61,10 @@ export type VolumeReport = Static<typeof VolumeReport>;
 export const LiveSizeReport = Type.Object({
   cpus: Type.Integer({ minimum: 1, description: 'vCPUs plugged' }),
   memoryMiB: Type.Integer({ minimum: 1, description: 'memory plugged: boot memory plus virtio-mem' }),
+  /** Memory asked of virtio-mem (boot memory included); the guest plugs or unplugs towards it. */
+  requestedMemoryMiB: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** The plugged memory has not moved towards the requested size for a while: the guest cannot give back memory it uses (or cannot plug more). */
+  memoryStalled: Type.Optional(Type.Boolean()),
   /** Why the last change of size could not be carried out (QEMU refused it). */
   error: Type.Optional(Type.String()),
 });

@@ -29,7 +29,7 @@ const EMPTY_DIRS = ['proc', 'sys', 'dev', 'tmp', 'run', 'root', 'var/log', 'var/
 /** The repo's src/image/tiny dir, from the sources (tsx) or from a tsc build in dist/. */
 export function tinySourceDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, 'tiny'), path.resolve(here, '../../../src/image/tiny')];
+  const candidates = [path.join(here, 'tiny'), path.resolve(here, '../../src/image/tiny')];
   const found = candidates.find((d) => existsSync(path.join(d, 'init')));
   if (!found) throw new Error(`tiny guest sources not found (looked in ${candidates.join(', ')})`);
   return found;

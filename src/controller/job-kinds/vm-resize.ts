@@ -95,16 +95,35 @@ async function writeSize(s: StepContext): Promise<void> {
   });
 }
 
-/** Waits until the agent reports the size plugged (only while a QEMU runs; a stopped VM is done). */
+/**
+ * Waits until the agent reports the size plugged (only while a QEMU runs; a
+ * stopped VM is done). A shrink may end a few blocks short: memory the guest
+ * kernel cannot move stays plugged, and virtio-mem keeps asking for it. Once
+ * the guest has given back what it can (the agent says the plugged size
+ * stalled) the resize is done, and the job says what is still held.
+ */
 async function waitPlugged(s: StepContext, waitMs: number): Promise<void> {
   const to = sizeOf(s);
+  const from = s.job.params.resizeFrom ?? to;
+  let heldMiB = 0;
   await waitVm(s, `to have ${to.cpus} vCPUs and ${to.memoryMiB} MiB plugged`, waitMs, (vm) => {
     if (vm.phase !== 'Running' && vm.phase !== 'Paused') return true;
     const size = vm.observed?.size;
     if (size?.error && (vm.spec.cpus !== size.cpus || vm.spec.memoryMiB !== size.memoryMiB)) throw new ApiError(ErrorCode.unavailable, size.error);
     if (vm.spec.cpus !== to.cpus || vm.spec.memoryMiB !== to.memoryMiB) throw new ApiError(ErrorCode.conflict, `superseded: VM ${vm.name} was resized again (now ${vm.spec.cpus} vCPUs, ${vm.spec.memoryMiB} MiB)`);
-    return size !== undefined && size.cpus === to.cpus && size.memoryMiB === to.memoryMiB;
+    if (!size || size.cpus !== to.cpus) return false;
+    if (size.memoryMiB === to.memoryMiB) return true;
+    const shrankSome = to.memoryMiB < from.memoryMiB && size.memoryMiB < from.memoryMiB && size.memoryMiB > to.memoryMiB;
+    if (size.memoryStalled && size.requestedMemoryMiB === to.memoryMiB && shrankSome) {
+      heldMiB = size.memoryMiB - to.memoryMiB;
+      return true;
+    }
+    return false;
   });
+  if (heldMiB > 0) {
+    s.job.progress = { done: 1, total: 1, message: `the guest gave back all but ${heldMiB} MiB, which its kernel still uses; virtio-mem keeps asking for them` };
+    await s.save();
+  }
 }
 
 /** Puts the size from before back, if the spec still holds the one this job wrote. */
