@@ -50,7 +50,7 @@ export class VmSupervisor {
       file, log: this.log, save: () => this.save(), changed: () => ctx.changed(),
       diskIds: () => this.file.assignment.spec.volumes.map((_, i) => `disk${i}`),
     });
-    this.sizer = new VmSizer(this.log, cpuModel(ctx.caps));
+    this.sizer = new VmSizer(this.log, cpuModel(ctx.caps), ctx.caps.kvm);
   }
 
   get id(): string {

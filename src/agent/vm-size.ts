@@ -22,6 +22,8 @@ export class VmSizer {
   constructor(
     private readonly log: Logger,
     private readonly cpuModel: string,
+    /** False without KVM: QEMU 7.2 TCG crashes when a vCPU is added after one was removed, so none is removed. */
+    private readonly cpuUnplug: boolean,
   ) {}
 
   /** What is plugged now, with the last error; undefined when QEMU does not answer. */
@@ -54,6 +56,7 @@ export class VmSizer {
     if (this.asked?.key === key && now - this.asked.at < ASK_AGAIN_MS) return live;
     this.asked = { key, at: now };
     try {
+      if (want.cpus < live.cpus && !this.cpuUnplug) throw new Error('vCPUs are not removed from a running guest on a host without KVM (QEMU crashes when one is added again); stop the VM to take them away');
       const change = await applySize(qmp, this.cpuModel, live, want);
       this.error = undefined;
       if (change.sent.length) this.log.info({ from: { cpus: live.cpus, memoryMiB: live.requestedMemoryMiB }, to: want, sent: change.sent }, 'resizing');

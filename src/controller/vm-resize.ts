@@ -42,6 +42,7 @@ export function hostRoom(h: HostRecord, vms: readonly VmRecord[]): HostRoom {
   const memoryMiB = mine.reduce((n, v) => n + v.spec.memoryMiB, 0);
   return {
     name: h.name,
+    cpuUnplug: h.inventory?.kvm !== false,
     freeCpus: Math.max(0, Math.floor((cap.cpus - cap.reservedCpus) * DEFAULTS.overcommitCpu) - cpus),
     freeMemoryMiB: Math.max(0, Math.floor((cap.memoryMiB - cap.reservedMemoryMiB) * DEFAULTS.overcommitMemory) - memoryMiB),
   };

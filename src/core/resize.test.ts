@@ -38,4 +38,12 @@ describe('checkResize', () => {
     const full: HostRoom = { name: 'h0', freeCpus: 0, freeMemoryMiB: 0 };
     expect(checkResize({ ...vm, cpus: 3, memoryMiB: 512 }, { cpus: 1, memoryMiB: 256 }, full, [])).toMatchObject({ ok: true });
   });
+
+  it('takes vCPUs away from a running guest only where QEMU can (not without KVM), and says how else', () => {
+    const tcg: HostRoom = { name: 'h0', freeCpus: 8, freeMemoryMiB: 4096, cpuUnplug: false };
+    const v = checkResize({ ...vm, cpus: 3 }, { cpus: 2 }, tcg, []);
+    expect(v).toMatchObject({ ok: false, field: 'cpus', message: expect.stringMatching(/without KVM.*drover vm stop/) });
+    expect(checkResize({ ...vm, cpus: 3 }, { cpus: 4, memoryMiB: 300 }, tcg, [])).toMatchObject({ ok: true });
+    expect(checkResize({ ...vm, cpus: 3 }, { cpus: 2 }, { ...tcg, cpuUnplug: true }, [])).toMatchObject({ ok: true });
+  });
 });

@@ -29,6 +29,12 @@ export interface HostRoom {
   name: string;
   freeCpus: number;
   freeMemoryMiB: number;
+  /**
+   * Whether its QEMU can take vCPUs away from a running guest. False without
+   * KVM: QEMU 7.2 under TCG crashes when a vCPU is added after one was
+   * removed (docs/resize.md), so removal waits for a stop. Absent: true.
+   */
+  cpuUnplug?: boolean;
 }
 
 export type ResizeVerdict =
@@ -47,6 +53,9 @@ export function checkResize(vm: ResizeVm, req: ResizeRequest, host: HostRoom, ot
   if (memoryMiB < vm.bootMemoryMiB) return refuse('memoryMiB', `${memoryMiB} MiB is below the ${vm.bootMemoryMiB} MiB it booted with (only memory added while it runs can be taken away)`, memRange);
   if ((memoryMiB - vm.bootMemoryMiB) % MEMORY_BLOCK_MIB !== 0) return refuse('memoryMiB', `${memoryMiB} MiB is not the boot memory plus whole ${MEMORY_BLOCK_MIB} MiB blocks`, memRange);
 
+  if (cpus < vm.cpus && host.cpuUnplug === false) {
+    return refuse('cpus', `${host.name} runs guests without KVM, where QEMU crashes when a vCPU is added after one was removed; take vCPUs away with the VM stopped (drover vm stop, drover vm resize --cpus ${cpus}, drover vm start)`, `${vm.cpus}-${vm.maxCpus} while it runs`);
+  }
   const addCpus = cpus - vm.cpus;
   const addMemoryMiB = memoryMiB - vm.memoryMiB;
   const fits = (h: HostRoom): boolean => addCpus <= h.freeCpus && addMemoryMiB <= h.freeMemoryMiB;
