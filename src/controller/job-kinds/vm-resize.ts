@@ -112,7 +112,8 @@ async function waitPlugged(s: StepContext, waitMs: number): Promise<void> {
     if (size?.error && (vm.spec.cpus !== size.cpus || vm.spec.memoryMiB !== size.memoryMiB)) throw new ApiError(ErrorCode.unavailable, size.error);
     if (vm.spec.cpus !== to.cpus || vm.spec.memoryMiB !== to.memoryMiB) throw new ApiError(ErrorCode.conflict, `superseded: VM ${vm.name} was resized again (now ${vm.spec.cpus} vCPUs, ${vm.spec.memoryMiB} MiB)`);
     if (!size || size.cpus !== to.cpus) return false;
-    if (size.memoryMiB === to.memoryMiB) return true;
+    // Memory this resize does not change is not waited for (an earlier shrink may still hold a few blocks).
+    if (size.memoryMiB === to.memoryMiB || to.memoryMiB === from.memoryMiB) return true;
     const shrankSome = to.memoryMiB < from.memoryMiB && size.memoryMiB < from.memoryMiB && size.memoryMiB > to.memoryMiB;
     if (size.memoryStalled && size.requestedMemoryMiB === to.memoryMiB && shrankSome) {
       heldMiB = size.memoryMiB - to.memoryMiB;
