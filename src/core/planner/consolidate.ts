@@ -1,10 +1,12 @@
-// Goal 'consolidate' (power): empty the least-loaded ready hosts onto the
+// Goal 'consolidate' (power): first relieve the hosts above 1 - headroom
+// (relieve.ts: their VMs go to hosts with room, or to standby hosts woken for
+// them); then empty the least-loaded ready hosts onto the
 // others and put them to standby, while the hosts left on
 //   - carry their VMs' load within (1 - headroom) of their physical CPU and memory,
 //   - satisfy every must-constraint and HA admission (deficits never worsen),
 //   - together offer (1 - headroom) * capacity >= the peak demand over the
 //     forecast lookahead, and number at least power.minHostsOn.
-// A host that received VMs in the pass is not emptied later (no VM moves twice),
+// A host that received VMs in the pass, or that relief touched or woke, is not emptied later (no VM moves twice),
 // nor one holding a VM still in its cooldown (no back and forth with the balancer),
 // nor one a live migration under way leaves or enters (migratingTo).
 // Then standby hosts are woken ahead of demand (power.ts).
@@ -13,6 +15,7 @@ import { inCooldown } from './balance.js';
 import { haDeficit } from './ha.js';
 import type { ExplainedAction } from './plan.js';
 import { demandPeak, loadOnReady, type Demand } from './power.js';
+import { relieve } from './relieve.js';
 
 interface Pass {
   actions: ExplainedAction[];
@@ -82,10 +85,18 @@ function standbyAction(ctx: Ctx, h: number, pass: Pass, peak: Demand): Explained
   };
 }
 
+function countReady(ctx: Ctx): number {
+  let n = 0;
+  for (let h = 0; h < ctx.m.H; h++) n += ctx.m.ready[h]!;
+  return n;
+}
+
 export function consolidate(ctx: Ctx): { actions: ExplainedAction[]; standby: number[]; metrics: Record<string, number> } {
   const { m } = ctx;
   const keep = 1 - m.policy.headroom;
-  const pass: Pass = { actions: [], receivers: new Set(), onCpu: 0, onMem: 0, on: 0 };
+  const hostsOnBefore = countReady(ctx);
+  const relief = relieve(ctx);
+  const pass: Pass = { actions: [...relief.actions], receivers: new Set(relief.touched), onCpu: 0, onMem: 0, on: 0 };
   const ready: number[] = [];
   for (let h = 0; h < m.H; h++) {
     if (!m.ready[h]) continue;
@@ -98,7 +109,8 @@ export function consolidate(ctx: Ctx): { actions: ExplainedAction[]; standby: nu
   const peak = demandPeak(m, now, m.policy.lookaheadMs);
   const candidates = ready.map((h) => ({ h, u: m.util(h), n: m.hostVms[h]!.size })).sort((a, b) => a.u - b.u || a.n - b.n || a.h - b.h);
   const standby: number[] = [];
-  for (const { h } of candidates) {
+  // While hosts on are above the limit for want of room, no host sleeps.
+  for (const { h } of relief.short ? [] : candidates) {
     if (pass.receivers.has(h) || !fits(ctx, pass, h, peak) || pinned(ctx, h)) continue;
     const done = empty(ctx, h);
     if (!done) continue;
@@ -109,6 +121,6 @@ export function consolidate(ctx: Ctx): { actions: ExplainedAction[]; standby: nu
     pass.actions.push(...moveActions(ctx, h, done), standbyAction(ctx, h, pass, peak));
     standby.push(h);
   }
-  const metrics = { hostsOnBefore: ready.length, hostsOnAfter: pass.on, standby: standby.length, demandCpu: round(now.cpu, 2), demandMemoryMiB: round(now.memoryMiB, 0), peakCpu: round(peak.cpu, 2), peakMemoryMiB: round(peak.memoryMiB, 0) };
+  const metrics = { ...relief.metrics, hostsOnBefore, hostsOnAfter: pass.on, standby: standby.length, demandCpu: round(now.cpu, 2), demandMemoryMiB: round(now.memoryMiB, 0), peakCpu: round(peak.cpu, 2), peakMemoryMiB: round(peak.memoryMiB, 0) };
   return { actions: pass.actions, standby, metrics };
 }

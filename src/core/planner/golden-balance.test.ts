@@ -25,7 +25,8 @@ describe('balancing', () => {
     ]);
     expect(p.metrics).toMatchObject({ imbalanceBefore: 0.4714, imbalanceAfter: 0.1179, moves: 2, automation: 1 });
     expect(p.actions[0]!.reason).toBe(
-      'balance: moving a from h1 (load 1 -> 0.75) to h2 (0 -> 0.25) lowers the imbalance 0.471 -> 0.312; benefit 675 over 1800 s beats the migration cost 4.1 (4.1 s)',
+      // h1 is overloaded (1 > 0.8, the load the 20% headroom leaves it): the 0.2 of overload the move removes counts in its benefit.
+      'balance: moving a from h1 (load 1 -> 0.75) to h2 (0 -> 0.25) lowers the imbalance 0.471 -> 0.312 and the load above the 80% limit by 0.2; benefit 1035 over 1800 s beats the migration cost 4.1 (4.1 s)',
     );
     expect(p.actions[0]!.numbers).toMatchObject({ memoryMiB: 4096, dirtyMiBs: 0, migrationS: 4.1, cost: 4.1, fromUtilAfter: 0.75, toUtilAfter: 0.25 });
     expect(p.automation).toBe('recommend');

@@ -27,16 +27,39 @@ interface Outcome {
   metrics: Record<string, number>;
 }
 
-/** Hosts in pack order for consolidation: ready hosts most loaded first, then the rest. */
-function fullestFirst(snapshot: ClusterSnapshot, policy: ResolvedPolicy): number[] {
-  const m = newCtx(snapshot, policy).m;
-  const hosts = Array.from({ length: m.H }, (_, h) => h);
-  const key = (h: number) => (m.ready[h] ? m.util(h) : -1);
-  return hosts.sort((a, b) => key(b) - key(a) || a - b);
+/**
+ * Hosts in pack order for consolidation: ready hosts most loaded first, then the rest.
+ * The load is the model's (usage, else allocation; a VM in flight counts on its target too), summed here without building one.
+ */
+function fullestFirst(snapshot: ClusterSnapshot): number[] {
+  const H = snapshot.hosts.length;
+  const index = new Map<string, number>();
+  snapshot.hosts.forEach((h, i) => index.set(h.id, i));
+  const cpu = new Float64Array(H);
+  const mem = new Float64Array(H);
+  const add = (h: number | undefined, v: ClusterSnapshot['vms'][number]) => {
+    if (h === undefined) return;
+    cpu[h]! += v.cpuUsage ?? v.cpus;
+    mem[h]! += v.memoryUsageMiB ?? v.memoryMiB;
+  };
+  for (const v of snapshot.vms) {
+    const h = v.host === null ? undefined : index.get(v.host);
+    if (h === undefined) continue;
+    add(h, v);
+    const t = v.migratingTo === undefined ? undefined : index.get(v.migratingTo);
+    if (t !== h) add(t, v);
+  }
+  const key = new Float64Array(H);
+  snapshot.hosts.forEach((h, i) => {
+    const phys = (amount: number, reserved: number | undefined) => Math.max(1e-9, amount - (reserved ?? 0));
+    key[i] = h.state === 'ready' ? Math.max(cpu[i]! / phys(h.cpus, h.reservedCpus), mem[i]! / phys(h.memoryMiB, h.reservedMemoryMiB)) : -1;
+  });
+  const hosts = Array.from({ length: H }, (_, h) => h);
+  return hosts.sort((a, b) => key[b]! - key[a]! || a - b);
 }
 
 function runConsolidate(snapshot: ClusterSnapshot, policy: ResolvedPolicy): { ctx: Ctx; out: Outcome } {
-  const ctx = newCtx(snapshot, policy, { loadLimit: 1 - policy.headroom, order: fullestFirst(snapshot, policy) });
+  const ctx = newCtx(snapshot, policy, { loadLimit: 1 - policy.headroom, order: fullestFirst(snapshot) });
   const c = consolidate(ctx);
   const p = powerOns(ctx, c.standby);
   const asleep = new Set(c.standby.map((h) => ctx.m.hostIds[h]!));

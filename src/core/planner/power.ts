@@ -37,6 +37,14 @@ export function demandPeak(m: Model, now: Demand, lookaheadMs: number): Demand {
   return peak;
 }
 
+/** Standby hosts in waking order: largest first (memory, then CPUs), then host order. */
+export function standbyQueue(ctx: Ctx): number[] {
+  const { m } = ctx;
+  const out: number[] = [];
+  for (let h = 0; h < m.H; h++) if (m.snapshot.hosts[h]!.state === 'standby' && !m.ready[h]) out.push(h);
+  return out.sort((a, b) => m.physMem[b]! - m.physMem[a]! || m.physCpu[b]! - m.physCpu[a]! || a - b);
+}
+
 interface Wake {
   on: Demand;
   queue: number[];
@@ -68,7 +76,8 @@ function wakeFor(ctx: Ctx, w: Wake, point: { atMs: number } & Demand, label: str
 /**
  * Power-on actions for the demand now and at each forecast point, over the
  * hosts on after `asleep` went to standby. Candidates: hosts already in
- * standby (largest first), then those of `asleep` (last put to sleep first).
+ * standby (largest first) that relief did not wake, then those of `asleep`
+ * (last put to sleep first).
  */
 export function powerOns(ctx: Ctx, asleep: number[]): { actions: ExplainedAction[]; metrics: Record<string, number> } {
   const { m } = ctx;
@@ -80,10 +89,7 @@ export function powerOns(ctx: Ctx, asleep: number[]): { actions: ExplainedAction
     w.on.cpu += keep * m.physCpu[h]!;
     w.on.memoryMiB += keep * m.physMem[h]!;
   }
-  const standby: number[] = [];
-  for (let h = 0; h < m.H; h++) if (m.snapshot.hosts[h]!.state === 'standby') standby.push(h);
-  standby.sort((a, b) => m.physMem[b]! - m.physMem[a]! || m.physCpu[b]! - m.physCpu[a]! || a - b);
-  w.queue = [...standby, ...[...asleep].reverse()];
+  w.queue = [...standbyQueue(ctx), ...[...asleep].reverse()];
   wakeFor(ctx, w, { atMs: t, ...loadOnReady(m) }, 'the load now');
   const points = (m.snapshot.forecast ?? []).filter((f) => f.atMs >= t).sort((a, b) => a.atMs - b.atMs);
   for (const f of points) wakeFor(ctx, w, { atMs: f.atMs, cpu: f.cpu, memoryMiB: f.memoryMiB }, `the forecast for ${round((f.atMs - t) / 1000, 0)} s from now`);

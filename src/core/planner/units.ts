@@ -11,7 +11,8 @@ export interface Units {
 }
 
 export function buildUnits(m: Model): Units {
-  const parent = Int32Array.from({ length: m.V }, (_, i) => i);
+  const parent = new Int32Array(m.V);
+  for (let i = 0; i < m.V; i++) parent[i] = i;
   const find = (x: number): number => {
     while (parent[x] !== x) {
       parent[x] = parent[parent[x]!]!;
@@ -29,19 +30,18 @@ export function buildUnits(m: Model): Units {
   }
   const unitOf = new Int32Array(m.V);
   const members: number[][] = [];
-  const rootUnit = new Map<number, number>();
+  // Unit index of each root (roots are VM indexes), -1 until its first member is seen.
+  const rootUnit = new Int32Array(m.V).fill(-1);
   for (let v = 0; v < m.V; v++) {
     const r = find(v);
-    let u = rootUnit.get(r);
-    if (u === undefined) {
-      u = members.length;
-      rootUnit.set(r, u);
-      members.push([]);
-    }
-    members[u]!.push(v);
+    let u = rootUnit[r]!;
+    if (u < 0) {
+      u = rootUnit[r] = members.length;
+      members.push([v]);
+    } else members[u]!.push(v);
     unitOf[v] = u;
   }
-  return { unitOf, members, conflict: members.map((list) => antiConflict(m, list)) };
+  return { unitOf, members, conflict: members.map((list) => (list.length < 2 ? null : antiConflict(m, list))) };
 }
 
 function antiConflict(m: Model, list: number[]): string | null {

@@ -1,10 +1,15 @@
 // A planning round: which goals the controller asks the planner for now, in
 // this order, each on a fresh snapshot that includes what the previous goal
 // changed: ha-restart (HA VMs lost with a failed host), evacuate (each host
-// in maintenance that still holds VMs), place (VMs not placed), balance
-// (when its automation is not off and its interval is due), consolidate
-// (when power management is on and its interval is due). A goal whose last
-// plan is still being carried out (executions.ts) is not asked again.
+// in maintenance that still holds VMs), place (VMs not placed), then one
+// automation pass as the controller makes it (docs/automation.md): power
+// first, consolidate (when power management is on and its interval is due),
+// then balance (when its automation is not off and its interval is due) on
+// the cluster as the power plan leaves it (its hosts woken). A goal whose
+// last plan is still being carried out (executions.ts) is not asked again;
+// balance and consolidate wait for each other's migrations, so balance waits
+// for a power plan that moves VMs, but not for one that only wakes hosts
+// (the balancer can fill them at once).
 import type { PlanGoal } from '../../core/planner/plan.js';
 import { HOUR } from '../clock.js';
 import type { Planner } from '../planner-port.js';
@@ -29,8 +34,8 @@ export function planRound(c: Controller, planner: Planner, due: Due): void {
   if (lostHa) runGoal(c, planner, 'ha-restart');
   for (const h of w.hosts) if (!h.failed && h.plan === 'maintenance' && h.vms.size > 0) runGoal(c, planner, { evacuate: h.id });
   if (unplaced) runGoal(c, planner, 'place');
-  if (due.balance && pol.balance.automation !== 'off') runGoal(c, planner, 'balance');
   if (due.power && pol.power.enabled) runGoal(c, planner, 'consolidate');
+  if (due.balance && pol.balance.automation !== 'off') runGoal(c, planner, 'balance');
 }
 
 export function runGoal(c: Controller, planner: Planner, goal: PlanGoal): void {

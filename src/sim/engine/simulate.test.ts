@@ -68,6 +68,25 @@ describe('the simulation engine', () => {
     expect(r.totals.energy.hostHoursOn).toBeLessThan(r.totals.energy.baselineHostHours);
   });
 
+  it('asks for power before balance in a round, as the controller does: a power plan that only wakes hosts does not hold the balancer back', () => {
+    const calls: string[] = [];
+    const planner = scripted((s, goal) => {
+      if (goal !== 'balance' && goal !== 'consolidate') return [];
+      if (at(s, HOUR) || at(s, 30 * MINUTE)) calls.push(`${s.nowMs! / MINUTE}:${goal}`);
+      if (goal === 'consolidate' && at(s, HOUR)) return [{ kind: 'power-on', host: 'h-2' }];
+      if (goal === 'consolidate' && at(s, 30 * MINUTE)) return [{ kind: 'migrate', vm: 'vm-1', from: 'h-0', to: 'h-1' }];
+      return goal === 'balance' && at(s, HOUR) ? [{ kind: 'migrate', vm: 'vm-0', from: 'h-0', to: 'h-1' }] : [];
+    });
+    const r = simulate(loaded({
+      hosts: [{ name: 'h', count: 3, cpus: 16, memory: '64GiB', bootSeconds: 120, standby: 1 }],
+      policies: { balance: { automation: 'automatic' }, power: { enabled: true } },
+    }), { planner });
+    // At 30 min the power plan moves a VM: the balancer waits for it. At 1 h it only wakes h-2: the balancer plans too.
+    expect(calls).toEqual(['30:consolidate', '60:consolidate', '60:balance']);
+    expect(r.series.bootingHosts[12]).toBe(1);
+    expect(r.totals.migrations.byCause).toEqual({ consolidate: 1, balance: 1 });
+  });
+
   it('refuses illegal actions and counts why', () => {
     const planner = scripted((s, goal) => (goal === 'balance' && at(s, 0) ? [
       { kind: 'migrate', vm: 'vm-0', from: 'h-1', to: 'h-2' },
