@@ -1,6 +1,7 @@
 // What every VM supervisor of the agent shares: the host's paths, QEMU
 // capabilities and network, and the callbacks into the agent.
 import type { Logger } from 'pino';
+import type { CgroupDetection } from '../host/cgroups.js';
 import type { HostCapsResolved } from '../qemu/vm-spec.js';
 import type { HaGate } from './ha.js';
 import type { HostNetwork } from './qemu-spec.js';
@@ -22,6 +23,8 @@ export interface AgentContext {
   removed(vmId: string): void;
   /** Asked before a QEMU starts: HA VMs start only while the host's lease is fresh (absent: no check). */
   haGate?: HaGate;
+  /** Where VM cgroups go for CPU and memory limits, or why there are none (detected once at start; absent: none). */
+  cgroups?: CgroupDetection;
 }
 
 export function hostNetworkOf(ctx: AgentContext): HostNetwork {

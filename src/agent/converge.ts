@@ -13,6 +13,9 @@ import { VmRuntime, type QemuExit } from './vm-runtime.js';
 import type { BalloonVm } from './balloon-loop.js';
 import { VmMigration } from './vm-migration.js';
 import { VmSizer } from './vm-size.js';
+import { VmDevices } from './vm-devices.js';
+import { diskIdsOf } from './qemu-spec.js';
+import { VmLimiter } from './vm-limits.js';
 import { cpuModel } from '../qemu/args.js';
 import { createMissingVolumes, missingVolumes, VolumeReporter } from './volumes.js';
 import { deleteVmFiles, noteGoneWhileAway, startVmQemu } from './vm-lifecycle.js';
@@ -37,6 +40,8 @@ export class VmSupervisor {
   private readonly log: Logger;
   private readonly migration: VmMigration;
   private readonly sizer: VmSizer;
+  private readonly devices: VmDevices;
+  private readonly limits: VmLimiter;
   /** Follows a resize under way (the guest plugs memory and onlines vCPUs over seconds) with quick reports. */
   private sizeWatch: NodeJS.Timeout | null = null;
 
@@ -48,9 +53,11 @@ export class VmSupervisor {
     this.serial = new VmSerial(path.join(this.dir, 'serial.log'), () => this.onGuestReady());
     this.migration = new VmMigration({
       file, log: this.log, save: () => this.save(), changed: () => ctx.changed(),
-      diskIds: () => this.file.assignment.spec.volumes.map((_, i) => `disk${i}`),
+      diskIds: () => diskIdsOf(this.file.assignment),
     });
     this.sizer = new VmSizer(this.log, cpuModel(ctx.caps), ctx.caps.kvm);
+    this.devices = new VmDevices(ctx, file.id, this.log, () => this.converge(this.wanted ?? this.file.assignment));
+    this.limits = new VmLimiter(file.id, ctx.cgroups ?? { layout: null, reason: 'the agent detected no cgroups' }, this.log);
   }
 
   get id(): string {
@@ -133,6 +140,8 @@ export class VmSupervisor {
       ...(error ? { error } : {}),
       ...(this.migration.report() ? { migration: this.migration.report() } : {}),
       ...(rt && !rt.hasExited ? await this.sizer.report(rt.qmp).then((size) => (size ? { size } : {})) : {}),
+      ...(rt && !rt.hasExited ? await this.devices.report(rt.qmp).then((devices) => (devices ? { devices } : {})) : {}),
+      ...(await this.limits.report(rt, stats)),
     };
   }
 
@@ -152,6 +161,7 @@ export class VmSupervisor {
   detach(): void {
     this.clearRecheck();
     this.stopSizeWatch();
+    this.devices.stop();
     this.serial.disconnect();
     this.runtime?.detach();
   }
@@ -186,6 +196,9 @@ export class VmSupervisor {
       }
     }
     await this.reconcileSize(a);
+    await this.reconcileDevices(a);
+    // Right after a start too: memory QEMU is charged for before it joins its cgroup stays outside the cap.
+    await this.limits.reconcile(this.runtime, a, { qmp: !(a.migration || this.file.migration || this.migration.migratedOut || this.migration.outgoingActive) });
     this.scheduleRecheck(decision.recheckAt);
     this.ctx.changed();
   }
@@ -197,6 +210,13 @@ export class VmSupervisor {
     if (a.migration || this.file.migration || this.migration.migratedOut || this.migration.outgoingActive) return;
     const live = await this.sizer.reconcile(rt.qmp, a).catch((err: unknown) => this.log.warn({ err }, 'cannot read the plugged vCPUs and memory'));
     if (live && (live.cpus !== a.spec.cpus || live.memoryMiB !== a.spec.memoryMiB)) this.watchSize(a);
+  }
+
+  /** Plugs and unplugs disks and NICs to the assignment's (not while it migrates or starts: both ends must keep one layout). */
+  private async reconcileDevices(a: VmAssignment): Promise<void> {
+    if (this.starting || a.migration || this.file.migration || this.migration.migratedOut || this.migration.outgoingActive) return;
+    const qmp = this.runtime && !this.runtime.hasExited ? this.runtime.qmp : null;
+    await this.devices.reconcile(qmp, a).catch((err: unknown) => this.log.warn({ err }, 'cannot reconcile the disks and NICs'));
   }
 
   /** Reports every 500 ms while the guest takes up a resize (at most a minute), so the controller sees it at once. */
@@ -305,6 +325,7 @@ export class VmSupervisor {
     try {
       const runtime = await startVmQemu(this.ctx, this.file, a, incoming, () => this.save());
       this.sizer.reset();
+      this.devices.reset();
       this.adopt(runtime);
       this.save();
       this.ctx.changed(); // its pid goes into the fence targets at once
@@ -366,7 +387,7 @@ export class VmSupervisor {
 
   private currentError(a: VmAssignment): string | undefined {
     if (a.power === 'absent') return undefined;
-    if (this.volumeError) return this.volumeError;
+    if (this.volumeError && missingVolumes(this.ctx.paths, a).length > 0) return this.volumeError; // gone once no volume is missing (a failed hot-add rolled back)
     if (this.haRefusal && !this.runtime && a.power !== 'stopped') return this.haRefusal;
     const failed = this.file.startError;
     return failed && failed.epoch === a.epoch && a.power !== 'stopped' ? failed.message : undefined;

@@ -3,7 +3,7 @@
 //     [--join-token T | env DROVER_JOIN_TOKEN] [--state-dir DIR] [--listen 127.0.0.1:0]
 //     [--images-dir DIR] [--stop-grace-ms 20000] [--agent-url URL] [--shared-pool DIR]
 //     [--ha-io-timeout 1000 | --no-ha] [--reserve-cpus 0] [--reserve-memory 0] [--ksm]
-//     [--balloon] [--balloon-interval-ms 10000]
+//     [--balloon] [--balloon-interval-ms 10000] [--cgroups root|own|off]
 // Logs JSON to stdout and prints `agent ready host=<id> url=<agentUrl>` once
 // it serves and has joined. SIGTERM/SIGINT stop the agent, never its VMs
 // (its fencer stands down; docs/ha.md).
@@ -16,6 +16,7 @@ import { checkName } from '../core/names.js';
 import { hostTotals } from '../host/inventory.js';
 import { parseReservation, ReservationError, type HostReservation } from './reservation.js';
 import { AgentStartError, runAgent } from './run.js';
+import type { CgroupMode } from './vm-limits.js';
 
 interface Flags {
   controller: string;
@@ -36,6 +37,7 @@ interface Flags {
   ksm?: boolean;
   balloon?: boolean;
   balloonIntervalMs: string;
+  cgroups: string;
 }
 
 function droverHome(): string {
@@ -71,6 +73,11 @@ function parseBalloonInterval(text: string): number {
   return ms;
 }
 
+function parseCgroupMode(text: string): CgroupMode {
+  if (text === 'root' || text === 'own' || text === 'off') return text;
+  throw new AgentStartError(`--cgroups must be root, own or off (got "${text}")`);
+}
+
 function reservation(flags: Flags): HostReservation {
   try {
     return parseReservation(flags, hostTotals());
@@ -101,6 +108,7 @@ async function main(): Promise<void> {
     .option('--balloon-interval-ms <ms>', 'how often the balloon policy runs', '10000')
     .option('--ksm', 'turn on Kernel Samepage Merging on this host (root): identical guest pages are merged; savings show in drover host show')
     .option('--reserve-memory <MiB>', 'memory held back for the host itself (hypervisor, page cache, daemons), never given to VMs; production: 1024-2048 or more', '0')
+    .option('--cgroups <where>', 'VM CPU and memory limits: groups at the cgroup root (root), below the agent\'s own cgroup (own: containers, delegated or confined hosts), or off (docs/operations.md)', 'root')
     .parse()
     .opts<Flags>();
   const nameError = checkName(flags.name);
@@ -125,6 +133,7 @@ async function main(): Promise<void> {
     reserved,
     ksm: flags.ksm === true,
     balloon: flags.balloon ? { intervalMs: parseBalloonInterval(flags.balloonIntervalMs) } : false,
+    cgroups: parseCgroupMode(flags.cgroups),
     log,
   });
   console.log(`agent ready host=${agent.hostId} url=${agent.agentUrl}`);

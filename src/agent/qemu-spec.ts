@@ -7,6 +7,7 @@ import type { VolumeRef } from '../api/resources.js';
 import type { ImageManifest } from '../image/manifest.js';
 import { tapName } from '../host/network.js';
 import type { QemuDisk, QemuNic, QemuVmSpec } from '../qemu/vm-spec.js';
+import { attachedVolumes, diskDeviceId, PRIMARY_NIC_ID, rootPortsOf } from '../core/device-layout.js';
 import { vmDir, volumePath, type AgentPaths } from './state-files.js';
 
 export const MEMORY_SLOTS = 4;
@@ -32,20 +33,44 @@ export function buildVmSpec(a: VmAssignment, image: { manifest: ImageManifest; d
     ...(spec.bootMemoryMiB !== undefined ? { bootMemoryMiB: spec.bootMemoryMiB } : {}),
     memorySlots: MEMORY_SLOTS,
     boot: bootOf(a, image),
-    disks: orderedVolumes(spec.volumes).map((v, i): QemuDisk => ({ id: `disk${i}`, path: volumePath(paths, a.id, v.id, spec.storage), format: 'qcow2', serial: v.id.slice(-SERIAL_MAX) })),
-    nics: [nicOf(a, net)],
+    disks: disksOf(a, paths),
+    nics: nicsOf(a, net),
     balloon: true,
     runDir: vmDir(paths, a.id),
+    rootPorts: rootPortsOf(a.id, spec),
   };
+}
+
+/** Its attached volumes as QEMU disks, boot first; ids stable whatever the other disks do (src/core/device-layout.ts). */
+export function disksOf(a: VmAssignment, paths: AgentPaths): QemuDisk[] {
+  return attachedVolumes(a.spec.volumes).map((v): QemuDisk => ({
+    id: diskDeviceId(a.id, v.id), path: volumePath(paths, a.id, v.id, a.spec.storage), format: 'qcow2', serial: v.id.slice(-SERIAL_MAX), ...(v.port ? { port: v.port } : {}),
+  }));
+}
+
+/** QEMU device ids of its disks (the migration's disk mirror names its nodes and exports after them). */
+export function diskIdsOf(a: VmAssignment): string[] {
+  return attachedVolumes(a.spec.volumes).map((v) => diskDeviceId(a.id, v.id));
+}
+
+/** The primary NIC, then the added ones; a bridged one needs the host's bridge. */
+export function nicsOf(a: VmAssignment, net: HostNetwork): QemuNic[] {
+  const added = (a.spec.nics ?? []).map((n): QemuNic => {
+    const port = n.port ? { port: n.port } : {};
+    if (n.network === 'user') return { id: n.id, mac: n.mac, mode: 'user', portForwards: [], ...port };
+    if (!net.bridge) throw new Error(`VM ${a.name} has a bridged NIC ${n.id} but this host has no bridge (agent flag --bridge)`);
+    return { id: n.id, mac: n.mac, mode: 'tap', ifname: tapName(a.id, Number(n.id.slice(3))), bridge: net.bridge, ...port };
+  });
+  return [nicOf(a, net), ...added];
 }
 
 function nicOf(a: VmAssignment, net: HostNetwork): QemuNic {
   const { spec } = a;
   if (spec.network?.mode === 'bridge') {
     if (!net.bridge) throw new Error(`VM ${a.name} is bridged but this host has no bridge (agent flag --bridge)`);
-    return { id: 'net0', mac: spec.mac, mode: 'tap', ifname: tapName(a.id, 0), bridge: net.bridge };
+    return { id: PRIMARY_NIC_ID, mac: spec.mac, mode: 'tap', ifname: tapName(a.id, 0), bridge: net.bridge };
   }
-  return { id: 'net0', mac: spec.mac, mode: 'user', portForwards: spec.ports.map((p) => ({ ...p, hostAddress: p.hostAddress ?? net.forwardAddress })) };
+  return { id: PRIMARY_NIC_ID, mac: spec.mac, mode: 'user', portForwards: spec.ports.map((p) => ({ ...p, hostAddress: p.hostAddress ?? net.forwardAddress })) };
 }
 
 /** Kernel arguments the tiny guest's init reads: its name, and for bridged VMs the static address. */

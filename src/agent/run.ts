@@ -20,6 +20,7 @@ import { agentPaths, loadHostIdentity, saveHostIdentity, vmDir, type AgentPaths,
 import { enableKsm } from '../host/ksm.js';
 import { readHostMemory } from '../host/meminfo.js';
 import { BalloonLoop } from './balloon-loop.js';
+import { hostCgroups, type CgroupMode } from './vm-limits.js';
 
 export interface AgentOptions {
   controllerUrl: string;
@@ -50,6 +51,8 @@ export interface AgentOptions {
   balloon?: false | { intervalMs?: number };
   /** Turn KSM on at start (--ksm); a host that cannot (not root, no KSM) logs why and goes on. */
   ksm?: boolean;
+  /** Where VM cgroups go for CPU and memory limits (--cgroups); default root. */
+  cgroups?: CgroupMode;
   /** node's argv for the fencer process (tests); default: the fencer of this build. */
   fencerCommand?: string[];
   log: Logger;
@@ -99,7 +102,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
     reporter.soon();
     ha.targetsChanged();
   };
-  const agent: Agent = new Agent({ paths, imagesDir: o.imagesDir, forwardAddress: o.forwardAddress ?? '127.0.0.1', ...(o.bridge ? { bridge: o.bridge } : {}), caps, stopGraceMs: o.stopGraceMs, log: o.log, changed, removed: (id) => agent.removed(id), haGate: ha });
+  const agent: Agent = new Agent({ paths, imagesDir: o.imagesDir, forwardAddress: o.forwardAddress ?? '127.0.0.1', ...(o.bridge ? { bridge: o.bridge } : {}), caps, stopGraceMs: o.stopGraceMs, log: o.log, changed, removed: (id) => agent.removed(id), haGate: ha, cgroups: hostCgroups(o.cgroups ?? 'root', o.log) });
   await agent.reattach();
   ha.targetsChanged();
 

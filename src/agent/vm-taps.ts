@@ -26,3 +26,21 @@ export async function removeTaps(runDir: string): Promise<string[]> {
   if (errors.length === 0) fs.rmSync(file, { force: true });
   return errors;
 }
+
+/** A TAP for a NIC hot-added to a running QEMU: created on the bridge and recorded, so it goes with the others at exit. */
+export async function addTap(runDir: string, ifname: string, bridge: string): Promise<void> {
+  const file = path.join(runDir, TAPS_FILE);
+  const names = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+  if (!names.includes(ifname)) fs.writeFileSync(file, [...names, ifname].join('\n') + '\n');
+  await ensureTap(ifname, bridge);
+}
+
+/** Removes the TAP of a hot-removed NIC (if it has one) and its record. */
+export async function dropTap(runDir: string, ifname: string): Promise<void> {
+  const file = path.join(runDir, TAPS_FILE);
+  if (!fs.existsSync(file)) return;
+  const names = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  if (!names.includes(ifname)) return;
+  await deleteTap(ifname);
+  fs.writeFileSync(file, names.filter((n) => n !== ifname).map((n) => `${n}\n`).join(''));
+}

@@ -6,6 +6,7 @@ import type { VmObservedState } from '../core/phase.js';
 import { MigrationAssignment, MigrationReport } from './migration.js';
 export type { MigrationAssignment, MigrationReport } from './migration.js';
 import { HostInventory, Name, PowerIntentSchema, VmSpec, VmStats } from './resources.js';
+import { AppliedLimits } from './limits.js';
 
 export const JoinRequest = Type.Object({
   joinToken: Type.String({ minLength: 1 }),
@@ -70,6 +71,14 @@ export const LiveSizeReport = Type.Object({
 });
 export type LiveSizeReport = Static<typeof LiveSizeReport>;
 
+export const LiveDevicesReport = Type.Object({
+  disks: Type.Array(Type.String(), { description: 'QEMU device ids of the disks plugged (src/core/device-layout.ts)' }),
+  nics: Type.Array(Type.String(), { description: 'QEMU device ids of the NICs plugged (net0, net1, ...)' }),
+  /** Why the last change of devices could not be carried out (QEMU refused it). */
+  error: Type.Optional(Type.String()),
+});
+export type LiveDevicesReport = Static<typeof LiveDevicesReport>;
+
 export const VmReport = Type.Object({
   id: Type.String(),
   state: ObservedState,
@@ -89,6 +98,10 @@ export const VmReport = Type.Object({
   migration: Type.Optional(MigrationReport),
   /** What its running QEMU has plugged now (hot-add and hot-remove follow spec.cpus and spec.memoryMiB). */
   size: Type.Optional(LiveSizeReport),
+  /** The disks and NICs its running QEMU has plugged (hot-add and hot-remove follow the spec's). */
+  devices: Type.Optional(LiveDevicesReport),
+  /** The resource controls in force (spec.limits), read back from its cgroup and QEMU; absent when it has none. */
+  limits: Type.Optional(AppliedLimits),
 });
 export type VmReport = Static<typeof VmReport>;
 

@@ -2,6 +2,7 @@
 import { Type, type Static } from 'typebox';
 import { VM_LIMITS as L } from '../core/vm-limits.js';
 import { HaPriority, HostRulesInput } from './labels.js';
+import { VmLimitsSchema } from './limits.js';
 import { Ipv4Cidr, Name, StoragePoolName } from './resources.js';
 
 export const CreateVmRequest = Type.Object({
@@ -42,6 +43,8 @@ export const CreateVmRequest = Type.Object({
   hostRules: Type.Optional(HostRulesInput),
   /** Groups (by name) it joins; placement honours them. */
   groups: Type.Optional(Type.Array(Name, { maxItems: 16 })),
+  /** Resource controls (CPU weight and cap, memory cap, disk I/O caps); none when absent. */
+  limits: Type.Optional(VmLimitsSchema),
 });
 export type CreateVmRequest = Static<typeof CreateVmRequest>;
 

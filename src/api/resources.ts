@@ -7,6 +7,7 @@ import { VM_PHASES, type VmPhase } from '../core/phase.js';
 import { VM_LIMITS } from '../core/vm-limits.js';
 import { HOST_HA_VERDICTS, type HostHaVerdict } from '../core/ha-failover.js';
 import { HaPriority, HostRuleSchema, LabelMap } from './labels.js';
+import { AppliedLimits, VmLimitsSchema } from './limits.js';
 
 export const Name = Type.String({ pattern: NAME_PATTERN, minLength: 1, maxLength: 63, description: "1-63 lowercase letters, digits and '-'" });
 export const IsoTime = Type.String({ description: 'ISO-8601 time' });
@@ -32,8 +33,22 @@ export const VolumeRef = Type.Object({
   sizeBytes: Type.Integer({ minimum: 1 }),
   /** Boot volumes are thin clones of the image's disk; data volumes are blank. */
   backingImage: Type.Optional(Name),
+  /** Kept with the VM but not attached to it (drover vm disk remove without --delete). */
+  detached: Type.Optional(Type.Boolean()),
+  /** The PCIe root port it was hot-added on (src/core/device-layout.ts); absent: a port of its own. */
+  port: Type.Optional(Type.String()),
 });
 export type VolumeRef = Static<typeof VolumeRef>;
+
+/** A NIC added to the VM's primary one (drover vm nic add): user-mode NAT without forwards, or a TAP on its host's bridge. */
+export const VmNic = Type.Object({
+  id: Type.String({ pattern: '^net[1-9]$', description: 'net1, net2, ...' }),
+  mac: Type.String({ pattern: '^([0-9a-f]{2}:){5}[0-9a-f]{2}$' }),
+  network: Type.Union([Type.Literal('user'), Type.Literal('bridge')]),
+  /** The PCIe root port it was hot-added on; absent: a port of its own. */
+  port: Type.Optional(Type.String()),
+});
+export type VmNic = Static<typeof VmNic>;
 
 /** An IPv4 address with its prefix length, e.g. 10.77.1.5/16. */
 export const Ipv4Cidr = Type.String({ pattern: '^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])/([0-9]|[12][0-9]|3[0-2])$', description: 'IPv4 address/prefix, e.g. 10.77.1.5/16' });
@@ -70,6 +85,12 @@ export const VmSpec = Type.Object({
   haPriority: Type.Optional(HaPriority),
   /** Host labels it must (or should) run on. Absent: any host. */
   hostRules: Type.Optional(Type.Array(HostRuleSchema)),
+  /** NICs added to the primary one (whose MAC and network are mac and network above). */
+  nics: Type.Optional(Type.Array(VmNic)),
+  /** The root ports of its running QEMU in order, pinned by a live disk or NIC change so a restart or migration target matches. */
+  rootPorts: Type.Optional(Type.Array(Type.String())),
+  /** CPU weight and cap, memory cap, disk I/O caps; applied live (PUT /v1/vms/:name/limits). Absent: none. */
+  limits: Type.Optional(VmLimitsSchema),
 });
 export type VmSpec = Static<typeof VmSpec>;
 
@@ -78,6 +99,10 @@ export const VmStats = Type.Object({
   rssBytes: Type.Integer(),
   balloonBytes: Type.Optional(Type.Integer()),
   qmpStatus: Type.Optional(Type.String()),
+  /** With a CPU cap: time its cgroup was held back by the cap since QEMU started. */
+  cpuThrottledSeconds: Type.Optional(Type.Number()),
+  /** With CPU or memory limits: the memory charged to its cgroup. */
+  cgroupMemoryBytes: Type.Optional(Type.Integer()),
 });
 export type VmStats = Static<typeof VmStats>;
 
@@ -102,6 +127,10 @@ export const Vm = Type.Object({
   stats: Type.Optional(VmStats),
   /** What its running QEMU has plugged now; equals spec.cpus/memoryMiB once a resize is carried out. */
   live: Type.Optional(Type.Object({ cpus: Type.Integer(), memoryMiB: Type.Integer() })),
+  /** The disks (volume ids) and NICs (net0, net1, ...) its running QEMU has plugged; equal to the spec's once a change is carried out. */
+  liveDevices: Type.Optional(Type.Object({ disks: Type.Array(Type.String()), nics: Type.Array(Type.String()) })),
+  /** The resource controls its host has in force now (spec.limits as applied), while it runs. */
+  appliedLimits: Type.Optional(AppliedLimits),
   /** The forward address of the VM's current host: where its port forwards without an address listen. */
   forwardAddress: Type.Optional(Type.String()),
   /** A live migration under way: its id (see /v1/migrations/:id) and target host. */

@@ -6,6 +6,8 @@ import { AssignmentsQuery, AssignmentsResponse, HostReport, JoinRequest, JoinRes
 import { BuildImageRequest, CreateVmRequest, IdParams, ImportImageRequest, LogsQuery, NameParams, ResizeVmRequest, StopVmRequest, UpdateVmRequest } from './requests.js';
 import { CreateGroupRequest, Group, GroupMembersRequest } from './groups.js';
 import { HostLabelsRequest } from './labels.js';
+import { AddDiskRequest, AddNicRequest, DiskParams, NicParams, RemoveDiskQuery } from './devices.js';
+import { SetVmLimitsRequest } from './limits.js';
 import { Host, Image, Job, Vm, Volume } from './resources.js';
 import { MigrateVmRequest, Migration } from './migration.js';
 import { Pool } from './pool.js';
@@ -42,6 +44,11 @@ export const routes = {
   startVm: route({ method: 'POST', path: '/v1/vms/:name/start', summary: 'Start a VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),
   stopVm: route({ method: 'POST', path: '/v1/vms/:name/stop', summary: 'Stop a VM (ACPI power-down, or kill with force)', tags: ['vms'], params: NameParams, body: StopVmRequest, response: VmWithJob, auth: 'admin' }),
   resizeVm: route({ method: 'POST', path: '/v1/vms/:name/resize', summary: 'Change the vCPUs and memory of a VM; live (hot-add, hot-remove) while it runs', tags: ['vms'], params: NameParams, body: ResizeVmRequest, response: VmWithJob, auth: 'admin' }),
+  setVmLimits: route({ method: 'PUT', path: '/v1/vms/:name/limits', summary: 'Set or remove resource controls of a VM (CPU weight and cap, memory cap, disk I/O caps), live while it runs; null removes a limit, fields left out keep their value, clear removes the others', tags: ['vms'], params: NameParams, body: SetVmLimitsRequest, response: Vm, auth: 'admin' }),
+  addVmDisk: route({ method: 'POST', path: '/v1/vms/:name/disks', summary: 'Add a data disk to a VM (a new blank one, or a detached volume of it); hot-plugged while it runs', tags: ['vms'], params: NameParams, body: AddDiskRequest, response: VmWithJob, auth: 'admin' }),
+  removeVmDisk: route({ method: 'DELETE', path: '/v1/vms/:name/disks/:id', summary: 'Remove a data disk from a VM (hot-unplugged while it runs); its volume is kept detached unless delete is set', tags: ['vms'], params: DiskParams, query: RemoveDiskQuery, response: VmWithJob, auth: 'admin' }),
+  addVmNic: route({ method: 'POST', path: '/v1/vms/:name/nics', summary: 'Add a NIC to a VM (user-mode NAT or its host\'s bridge); hot-plugged while it runs', tags: ['vms'], params: NameParams, body: AddNicRequest, response: VmWithJob, auth: 'admin' }),
+  removeVmNic: route({ method: 'DELETE', path: '/v1/vms/:name/nics/:id', summary: 'Remove an added NIC from a VM; hot-unplugged while it runs', tags: ['vms'], params: NicParams, response: VmWithJob, auth: 'admin' }),
   rebootVm: route({ method: 'POST', path: '/v1/vms/:name/reboot', summary: 'Reset a running VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),
   pauseVm: route({ method: 'POST', path: '/v1/vms/:name/pause', summary: 'Pause a running VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),
   resumeVm: route({ method: 'POST', path: '/v1/vms/:name/resume', summary: 'Resume a paused VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),

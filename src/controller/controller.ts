@@ -25,6 +25,7 @@ import { vmCreateKind } from './job-kinds/vm-create.js';
 import { vmDeleteKind } from './job-kinds/vm-delete.js';
 import { vmPowerKinds } from './job-kinds/vm-power.js';
 import { vmResizeKind } from './job-kinds/vm-resize.js';
+import { vmDeviceKinds } from './job-kinds/vm-devices.js';
 import { DEFAULT_VM_TIMEOUTS, type VmJobTimeouts } from './job-kinds/vm-steps.js';
 import { JobRunner } from './jobs.js';
 import { LiveState } from './live-state.js';
@@ -90,7 +91,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const agents = new AgentClient(secrets.credentialKey);
   const timeouts = { ...DEFAULT_VM_TIMEOUTS, ...opts.timeouts };
   const migrations = migrationTimeouts();
-  for (const kind of [vmCreateKind(timeouts), vmDeleteKind(timeouts), ...vmPowerKinds(timeouts), ...imageKinds(agents), vmMigrateKind(migrations, live), hostMaintenanceKind(() => ctx), vmResizeKind(() => ctx),
+  for (const kind of [vmCreateKind(timeouts), vmDeleteKind(timeouts), ...vmPowerKinds(timeouts), ...imageKinds(agents), vmMigrateKind(migrations, live), hostMaintenanceKind(() => ctx), vmResizeKind(() => ctx), ...vmDeviceKinds(),
     haFailoverKind({ ...DEFAULT_FAILOVER_TIMEOUTS, confirmMs: timeouts.startMs, ...opts.failoverTimeouts }, () => ctx)]) runner.register(kind);
   const assignments = new Assignments(state);
   const automation = new AutomationLoop(() => ctx, { migrationsPerHost: migrations.perHost });

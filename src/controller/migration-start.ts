@@ -18,7 +18,8 @@ import { findPortClash, freeMemoryMiB } from './placement.js';
 import { KIND, nowIso, type HostRecord, type ImageRecord, type JobRecord, type MigrationRecord, type VmMigrationState, type VmRecord } from './records.js';
 import { createOp, putOp, retryOnConflict } from './state.js';
 import { mustFindVm } from './vm-ops.js';
-import { networkProblem } from './vm-network.js';
+import { nicsProblem } from './vm-network.js';
+import { deviceMigrationProblem } from './device-state.js';
 
 export interface ClusterView {
   hosts: HostRecord[];
@@ -39,7 +40,7 @@ export function runProblem(vm: VmRecord, host: HostRecord, c: ClusterView): stri
     if (!mine) return 'it has no shared storage pool (agent flag --shared-pool)';
     if (mine !== source?.inventory?.sharedPool?.id) return 'its shared pool is not the same storage as the source\'s (different pool id)';
   }
-  const netProblem = networkProblem(host, vm.spec.network);
+  const netProblem = nicsProblem(host, vm.spec);
   if (netProblem) return netProblem;
   const clash = findPortClash(vm.spec.ports, host.id, c.vms.filter((v) => v.id !== vm.id), c.usedPorts(host.id));
   if (clash) return clash.message;
@@ -107,6 +108,8 @@ export function checkMigrationOptions(vm: VmRecord, req: MigrateVmRequest): void
   // The target starts with the spec's vCPU devices: the source must have them plugged too.
   const size = vm.observed?.size;
   if (size && size.cpus !== vm.spec.cpus) throw new ApiError(ErrorCode.conflict, `VM ${vm.name} has ${size.cpus} vCPUs plugged but its spec says ${vm.spec.cpus}: a resize is still being carried out (or the guest refused a vCPU removal); migrate it once \`drover vm show ${vm.name}\` shows them equal`);
+  const devices = deviceMigrationProblem(vm);
+  if (devices) throw new ApiError(ErrorCode.conflict, devices);
   if (req.strategy === 'postcopy' && req.allowPostcopy === false) throw new ApiError(ErrorCode.invalid, 'strategy postcopy needs allowPostcopy; drop allowPostcopy=false or choose auto or precopy', 'strategy', 'auto, precopy');
   const postcopy = req.allowPostcopy === true || req.strategy === 'postcopy';
   if (postcopy && (vm.spec.storage ?? 'local') === 'local') {

@@ -1,11 +1,12 @@
 // What the controller keeps in the store, by kind. Records are the API
 // resources plus the bookkeeping the API does not show.
 import type { VmObservedState } from '../core/phase.js';
-import type { LiveSizeReport } from '../api/agent-protocol.js';
+import type { LiveDevicesReport, LiveSizeReport } from '../api/agent-protocol.js';
 import type { PowerDriverName } from '../core/power.js';
 import type { Migration, MigrationReportState, MigrationStrategy } from '../api/migration.js';
 import type { Host, Image, Job, Vm, Volume } from '../api/resources.js';
 import type { BuildImageRequest, ImportImageRequest } from '../api/requests.js';
+import type { AppliedLimits } from '../api/limits.js';
 
 export const KIND = {
   vm: 'vm',
@@ -31,6 +32,10 @@ export interface VmObserved {
   rebootSeq: number;
   /** vCPUs and memory its running QEMU has plugged (hot-add follows the spec). */
   size?: LiveSizeReport;
+  /** The resource controls in force on its running QEMU. */
+  limits?: AppliedLimits;
+  /** Disks and NICs its running QEMU has plugged (hot-add follows the spec). */
+  devices?: LiveDevicesReport;
 }
 
 /** Where a VM's live migration stands; the assignments of both hosts follow from it (see migration-assign.ts). */
@@ -161,7 +166,12 @@ export interface JobParams {
   resizeFrom?: { cpus: number; memoryMiB: number };
   /** vm.resize --migrate: the host it moves to first (its migration id goes in migrationId). */
   resizeMigrateTo?: string;
+  /** vm.disk-add, vm.disk-remove, vm.nic-add, vm.nic-remove: the VM's disk and NIC fields before and after (a failed change goes back). */
+  devices?: { summary: string; live: boolean; from: DeviceSpecFields; to: DeviceSpecFields };
 }
+
+/** The fields of a VM spec a disk or NIC change writes. */
+export type DeviceSpecFields = Pick<Vm['spec'], 'volumes' | 'nics' | 'rootPorts'>;
 
 export interface JobRecord extends Job {
   params: JobParams;

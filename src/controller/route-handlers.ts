@@ -20,6 +20,8 @@ import { KIND, type JobParams, type MigrationRecord } from './records.js';
 import { createOp } from './state.js';
 import { createVm } from './vm-create.js';
 import { requestResize } from './vm-resize.js';
+import { deviceHandlers, type DeviceRoutes } from './device-routes.js';
+import { limitHandlers } from './vm-limits.js';
 import { mustFindVm, requestVmOp, toApiJob, toApiVm } from './vm-ops.js';
 
 export interface HandlerInput<N extends RouteName> {
@@ -37,7 +39,7 @@ type VmRoutes = 'listVms' | 'createVm' | 'getVm' | 'deleteVm' | 'startVm' | 'sto
 type MigrationRoutes = 'migrateVm' | 'cancelMigration' | 'listMigrations' | 'getMigration';
 
 export function routeHandlers(ctx: ControllerContext): Handlers {
-  return { ...vmHandlers(ctx), ...migrationHandlers(ctx), ...automationHandlers(ctx), ...constraintHandlers(ctx), ...powerHandlers(ctx), ...clusterHandlers(ctx) };
+  return { ...vmHandlers(ctx), ...migrationHandlers(ctx), ...automationHandlers(ctx), ...constraintHandlers(ctx), ...powerHandlers(ctx), ...deviceHandlers(ctx), ...limitHandlers(ctx), ...clusterHandlers(ctx) };
 }
 
 function accepted<T>(reply: FastifyReply, value: T): T {
@@ -92,7 +94,7 @@ function vmHandlers(ctx: ControllerContext): Pick<Handlers, Exclude<VmRoutes, Mi
   };
 }
 
-function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes | AutomationRoutes | ConstraintRoutes | PowerRoutes> {
+function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes | AutomationRoutes | ConstraintRoutes | PowerRoutes | DeviceRoutes | 'setVmLimits'> {
   const { state, live } = ctx;
   return {
     getJoinToken: async () => ({ token: ctx.secrets.joinToken }),

@@ -25,6 +25,7 @@ import { findPortClash } from './placement.js';
 import { KIND, nowIso, type GroupRecord, type HostRecord, type ImageRecord, type JobRecord, type VmRecord } from './records.js';
 import { createOp, putOp, retryOnConflict, type Versioned } from './state.js';
 import { constraintSpec, groupsToJoin, placementError } from './vm-constraints.js';
+import { checkedLimits } from './vm-limits.js';
 import { hostsForNetwork, networkProblem, resolveNetwork } from './vm-network.js';
 
 const NEW_VM_ID = '(new VM)';
@@ -37,6 +38,7 @@ async function createOnce(ctx: ControllerContext, req: CreateVmRequest): Promise
   const { state } = ctx;
   if (await state.store.get(KIND.vmName, req.name)) throw new ApiError(ErrorCode.conflict, `a VM named "${req.name}" already exists; choose another name`, 'name');
   const constraints = constraintSpec(req);
+  const limits = req.limits ? checkedLimits(req.limits, { cpus: req.cpus ?? 1, memoryMiB: req.memoryMiB ?? 256 }) : undefined;
   const [vms, hosts, groups] = await Promise.all([state.listVms().then((l) => l.map((v) => v.data)), state.listHosts().then((l) => l.map((h) => h.data)), state.listGroups()]);
   const joins = groupsToJoin(groups, req.groups);
   const ready = hosts.filter((h) => h.state === 'Ready');
@@ -53,7 +55,7 @@ async function createOnce(ctx: ControllerContext, req: CreateVmRequest): Promise
   const sizes = checkSizes(req, host);
   const ports = normalizePorts(req.ports ?? []);
   await checkPorts(ctx, host, ports, vms);
-  const spec = { ...buildSpec(req, image, sizes, ports), ...(network ? { network } : {}), ...constraints };
+  const spec = { ...buildSpec(req, image, sizes, ports), ...(network ? { network } : {}), ...constraints, ...(limits && Object.keys(limits).length ? { limits } : {}) };
   return commitNewVm(ctx, req, spec, host, joins);
 }
 

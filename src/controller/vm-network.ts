@@ -3,7 +3,7 @@
 // that no other VM holds, and only hosts with a bridge can run them.
 import { ApiError, ErrorCode } from '../api/errors.js';
 import type { CreateVmRequest } from '../api/requests.js';
-import type { VmNetwork } from '../api/resources.js';
+import type { VmNetwork, VmSpec } from '../api/resources.js';
 import { isReservedAddress, nextFreeAddress, parseCidr, type AddressRange } from '../core/ipv4.js';
 import type { HostRecord, VmRecord } from './records.js';
 
@@ -43,4 +43,10 @@ export function hostsForNetwork(hosts: HostRecord[], network: VmNetwork | undefi
 /** Why `host` cannot run a VM with this network (a migration target check), or undefined. */
 export function networkProblem(host: HostRecord, network: VmNetwork | undefined): string | undefined {
   return network?.mode === 'bridge' && !host.inventory?.bridge ? 'it has no bridge for bridged VMs (agent flag --bridge)' : undefined;
+}
+
+/** Why `host` cannot run a VM with these NICs (its own and the added ones; a migration target check), or undefined. */
+export function nicsProblem(host: HostRecord, spec: Pick<VmSpec, 'network' | 'nics'>): string | undefined {
+  const bridged = spec.network?.mode === 'bridge' || (spec.nics ?? []).some((n) => n.network === 'bridge');
+  return bridged && !host.inventory?.bridge ? 'it has no bridge for bridged NICs (agent flag --bridge)' : undefined;
 }

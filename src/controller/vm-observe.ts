@@ -47,7 +47,7 @@ export function applyVmReport(vm: VmRecord, r: VmReport | undefined, absentServe
     guestReadyAt: r.guestReadyAt,
     qmpReadyAt: r.qmpReadyAt,
     qemuStartMs: r.qemuStartMs,
-    observed: { state: r.state, epoch: r.epoch, rebootSeq: r.rebootSeq, ...(r.size ? { size: r.size } : {}) },
+    observed: { state: r.state, epoch: r.epoch, rebootSeq: r.rebootSeq, ...(r.size ? { size: r.size } : {}), ...(r.devices ? { devices: r.devices } : {}), ...(r.limits ? { limits: r.limits } : {}) },
     agentError: r.error,
   };
 }

@@ -11,6 +11,7 @@ import { vmRequestTransition } from './job-kinds/vm-steps.js';
 import type { LiveState } from './live-state.js';
 import { KIND, type JobParams, type JobRecord, type VmRecord } from './records.js';
 import { createOp, type ControllerState } from './state.js';
+import { liveDevicesOf } from './device-state.js';
 
 const JOB_OF: Record<VmRequest, string> = {
   start: 'vm.start',
@@ -70,6 +71,8 @@ export function toApiVm(vm: VmRecord, live: LiveState): Vm {
     qemuStartMs: vm.qemuStartMs,
     stats: live.vmStats(vm.hostId, vm.id),
     ...liveSizeOf(vm),
+    ...(vm.observed?.limits && ['Running', 'Paused', 'Starting'].includes(vm.phase) ? { appliedLimits: vm.observed.limits } : {}),
+    ...liveDevicesOf(vm),
     ...forwardAddressOf(vm, live),
     ...(vm.migration ? { migration: { id: vm.migration.id, targetHostId: vm.migration.targetHostId, stage: vm.migration.stage } } : {}),
     createdAt: vm.createdAt,

@@ -12,6 +12,7 @@ import { DEFAULTS } from '../core/planner/policy.js';
 import { usesResources } from '../core/pool-capacity.js';
 import { VM_LIMITS } from '../core/vm-limits.js';
 import { checkResize, type HostRoom, type ResizeVm } from '../core/resize.js';
+import { memoryLimitProblem, QEMU_MEMORY_HEADROOM_MIB } from '../core/resource-controls.js';
 import type { ControllerContext } from './context.js';
 import { hostCapacity } from './host-capacity.js';
 import { chooseTarget, clusterView } from './migration-start.js';
@@ -55,6 +56,9 @@ export async function requestResize(ctx: ControllerContext, name: string, req: R
   if (vm.removing || vm.phase === 'Deleting') throw new ApiError(ErrorCode.conflict, `VM ${vm.name} is being deleted`);
   if (!(RESIZABLE as readonly string[]).includes(vm.phase)) throw new ApiError(ErrorCode.conflict, `VM ${vm.name} is ${vm.phase}; a VM can be resized while Running or Paused (live) or Stopped (at its next start)`);
   const live = vm.phase === 'Running' || vm.phase === 'Paused';
+  if (req.memoryMiB !== undefined && memoryLimitProblem(vm.spec.limits, req.memoryMiB)) {
+    throw new ApiError(ErrorCode.invalid, `memoryMiB ${req.memoryMiB} and QEMU's own memory do not fit under the VM's memory limit of ${vm.spec.limits?.memoryLimitMiB} MiB; raise it first (drover vm limits ${vm.name} --memory-limit SIZE)`, 'memoryMiB', `<= ${(vm.spec.limits?.memoryLimitMiB ?? 0) - QEMU_MEMORY_HEADROOM_MIB}`);
+  }
   const pending = await resizeInProgress(ctx, vm);
   if (pending) throw new ApiError(ErrorCode.conflict, `VM ${vm.name} is being resized already (job ${pending}); wait for it`);
 

@@ -19,6 +19,7 @@ export const TINY_OVERLAY: ReadonlyArray<{ src: string; dest: string; mode: numb
   { src: 'cgi-bin/dirty', dest: 'www/cgi-bin/dirty', mode: 0o755 },
   { src: 'cgi-bin/counter', dest: 'www/cgi-bin/counter', mode: 0o755 },
   { src: 'cgi-bin/stream', dest: 'www/cgi-bin/stream', mode: 0o755 },
+  { src: 'cgi-bin/burn', dest: 'www/cgi-bin/burn', mode: 0o755 },
   { src: 'etc/passwd', dest: 'etc/passwd', mode: 0o644 },
   { src: 'etc/group', dest: 'etc/group', mode: 0o644 },
   { src: 'etc/profile', dest: 'etc/profile', mode: 0o644 },

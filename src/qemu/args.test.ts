@@ -107,6 +107,29 @@ describe('buildQemuArgs', () => {
     expect(hotplugPortIds(spec())).toEqual(['hp0', 'hp1', 'hp2', 'hp3']);
   });
 
+  it('puts a hot-added device on the port it took, without a port of its own, so a restart or migration target matches', () => {
+    const hot = spec({
+      maxMemoryMiB: 512,
+      disks: [...spec().disks, { id: 'disk-data2', path: '/d/data2.qcow2', format: 'qcow2', port: 'hp0' }],
+      nics: [...spec().nics, { id: 'net1', mac: '52:54:00:00:00:01', mode: 'user', portForwards: [], port: 'hp1' }],
+    });
+    const devices = values(buildQemuArgs(hot, tcg), '-device');
+    expect(devices.filter((d) => d.startsWith('pcie-root-port')).map((d) => d.split(',')[1])).toEqual(['id=rp-disk0', 'id=rp-nic0', 'id=hp0', 'id=hp1', 'id=hp2', 'id=hp3']);
+    expect(devices).toContain('virtio-blk-pci,drive=fmt-disk-data2,id=disk-data2,bus=hp0');
+    expect(devices).toContain('virtio-net-pci,netdev=net-net1,id=net1,mac=52:54:00:00:00:01,bus=hp1,romfile=');
+  });
+
+  it('follows pinned root ports (an empty port a removed device left stays), and refuses a device off them', () => {
+    const rootPorts = ['rp-disk0', 'rp-gone', 'rp-nic0', 'hp0', 'hp1', 'hp2', 'hp3'];
+    const ports = values(buildQemuArgs(spec({ maxMemoryMiB: 512, rootPorts }), tcg), '-device').filter((d) => d.startsWith('pcie-root-port'));
+    expect(ports.map((d) => d.split(',').slice(1, 4).join(','))).toEqual(rootPorts.map((id, i) => `id=${id},bus=pcie.0,chassis=${i + 1}`));
+    const off = spec({ rootPorts, disks: [{ ...spec().disks[0]!, port: 'hp9' }] });
+    expect(() => buildQemuArgs(off, tcg)).toThrow(QemuArgsError);
+    expect(() => buildQemuArgs(off, tcg)).toThrow(/disks\[disk0\]\.port: "hp9" is not one of the root ports/);
+    const twice = spec({ nics: [{ ...spec().nics[0]!, port: 'hp0' }], disks: [{ ...spec().disks[0]!, port: 'hp0' }] });
+    expect(() => buildQemuArgs(twice, tcg)).toThrow(/nics\[nic0\]\.port: "hp0" holds another device already/);
+  });
+
   it('opens disks with -blockdev, locking, and O_DIRECT only where the filesystem allows', () => {
     const args = buildQemuArgs(spec(), tcg);
     expect(values(args, '-blockdev')).toEqual([

@@ -2,6 +2,7 @@
 // and an argv array, never a shell string. Values inside QEMU option strings
 // escape ',' as ',,' so any path is safe.
 import path from 'node:path';
+import { DEVICE_ID } from '../core/device-layout.js';
 import { cpuDeviceArgs, virtioMemArgs, VIRTIO_MEM_ID } from './hotplug.js';
 import { runPaths } from './run-dir.js';
 import type { HostCapsResolved, QemuDisk, QemuNic, QemuVmSpec } from './vm-spec.js';
@@ -21,8 +22,6 @@ export const DEFAULT_HOTPLUG_PORTS = 4;
 /** Seccomp filter: no obsolete syscalls, no setuid, no fork/exec, no scheduler or affinity changes. */
 const IFNAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/;
 export const SANDBOX_OPTION = 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny';
-// Device ids double as block node names ("fmt-" + id), which QEMU caps at 31 chars.
-const DEVICE_ID = /^[A-Za-z][A-Za-z0-9_.-]{0,26}$/;
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -40,6 +39,22 @@ export function hotplugPortIds(spec: QemuVmSpec): string[] {
 /** The root port a cold-plugged device sits on, so it can be unplugged later. */
 export function rootPortId(deviceId: string): string {
   return `rp-${deviceId}`;
+}
+
+/** The port a disk or NIC sits on: the one recorded when it was hot-added, else its own. */
+export function busOf(device: QemuDisk | QemuNic): string {
+  return device.port ?? rootPortId(device.id);
+}
+
+/**
+ * The root ports in order: as the spec pins them (a running VM whose devices
+ * changed: a restart or migration target must match it), else one per device
+ * without a recorded port, then the empty hotplug ports.
+ */
+export function rootPortIds(spec: QemuVmSpec): string[] {
+  if (spec.rootPorts) return spec.rootPorts;
+  const own = [...spec.disks, ...spec.nics].filter((d) => d.port === undefined).map((d) => rootPortId(d.id));
+  return [...own, ...hotplugPortIds(spec)];
 }
 
 export function buildQemuArgs(spec: QemuVmSpec, caps: HostCapsResolved): string[] {
@@ -112,7 +127,9 @@ function controlArgs(spec: QemuVmSpec): string[] {
 }
 
 function rootPortArgs(spec: QemuVmSpec): string[] {
-  const ids = [...spec.disks.map((d) => rootPortId(d.id)), ...spec.nics.map((n) => rootPortId(n.id)), ...hotplugPortIds(spec), ...(hasVirtioMem(spec) ? [VIRTIO_MEM_PORT] : [])];
+  const ports = rootPortIds(spec);
+  checkBuses(spec, ports);
+  const ids = [...ports, ...(hasVirtioMem(spec) ? [VIRTIO_MEM_PORT] : [])];
   // io-reserve=0: virtio devices behind PCIe ports are modern-only and need no I/O window; the
   // 64 KiB I/O space would otherwise run out after about a dozen ports.
   return ids.flatMap((id, i) => ['-device', `pcie-root-port,id=${id},bus=pcie.0,chassis=${i + 1},io-reserve=0`]);
@@ -124,7 +141,7 @@ function diskArgs(disk: QemuDisk, caps: HostCapsResolved, bootDisk: boolean): st
   const direct = caps.odirect(path.dirname(disk.path)) ? ',cache.direct=on' : '';
   const file = `driver=file,node-name=file-${disk.id},filename=${optValue(disk.path)},locking=on${direct}${ro},discard=unmap`;
   const format = `driver=${disk.format},node-name=fmt-${disk.id},file=file-${disk.id}${ro},discard=unmap`;
-  let device = `virtio-blk-pci,drive=fmt-${disk.id},id=${disk.id},bus=${rootPortId(disk.id)}`;
+  let device = `virtio-blk-pci,drive=fmt-${disk.id},id=${disk.id},bus=${optValue(busOf(disk))}`;
   if (disk.serial) device += `,serial=${optValue(disk.serial)}`;
   if (bootDisk) device += ',bootindex=0';
   return ['-blockdev', file, '-blockdev', format, '-device', device];
@@ -134,7 +151,7 @@ function nicArgs(nic: QemuNic): string[] {
   checkId(`nics[${nic.id}].id`, nic.id);
   if (!MAC.test(nic.mac)) throw new QemuArgsError(`nics[${nic.id}].mac`, `"${nic.mac}" is not a MAC address like 52:54:00:12:34:56`);
   // romfile= drops the iPXE option ROM: we never network-boot, and it slows firmware under TCG.
-  const device = `virtio-net-pci,netdev=net-${nic.id},id=${nic.id},mac=${nic.mac},bus=${rootPortId(nic.id)},romfile=`;
+  const device = `virtio-net-pci,netdev=net-${nic.id},id=${nic.id},mac=${nic.mac},bus=${optValue(busOf(nic))},romfile=`;
   return ['-netdev', netdevOf(nic), '-device', device];
 }
 
@@ -160,6 +177,19 @@ function bootArgs(spec: QemuVmSpec): string[] {
   const { kernel, initrd, cmdline } = spec.boot;
   if (!kernel) return [];
   return ['-kernel', kernel, ...(initrd ? ['-initrd', initrd] : []), ...(cmdline ? ['-append', cmdline] : [])];
+}
+
+/** Every device on a port of the layout, one device per port. */
+function checkBuses(spec: QemuVmSpec, ports: string[]): void {
+  const taken = new Set<string>();
+  for (const [kind, devices] of [['disks', spec.disks], ['nics', spec.nics]] as const) {
+    for (const d of devices) {
+      const bus = busOf(d);
+      if (!ports.includes(bus)) throw new QemuArgsError(`${kind}[${d.id}].port`, `"${bus}" is not one of the root ports (${ports.join(', ')})`);
+      if (taken.has(bus)) throw new QemuArgsError(`${kind}[${d.id}].port`, `"${bus}" holds another device already; one device per root port`);
+      taken.add(bus);
+    }
+  }
 }
 
 function checkId(field: string, id: string): void {

@@ -6,6 +6,8 @@ export interface QemuDisk {
   format: 'qcow2' | 'raw';
   readOnly?: boolean;
   serial?: string;
+  /** The root port it sits on; absent: its own rp-<id>. */
+  port?: string;
 }
 
 export interface QemuPortForward {
@@ -16,7 +18,7 @@ export interface QemuPortForward {
 }
 
 /** user: QEMU's NAT with port forwards. tap: an existing TAP device, opened by name (the agent creates it on the bridge). */
-export type QemuNic = { id: string; mac: string } & ({ mode: 'user'; portForwards: QemuPortForward[] } | { mode: 'tap'; ifname: string; bridge: string });
+export type QemuNic = { id: string; mac: string; port?: string } & ({ mode: 'user'; portForwards: QemuPortForward[] } | { mode: 'tap'; ifname: string; bridge: string });
 
 export interface QemuVmSpec {
   id: string;
@@ -37,6 +39,8 @@ export interface QemuVmSpec {
   runDir: string;
   /** Empty PCIe root ports left for hot-added disks and NICs (default 4). */
   hotplugPorts?: number;
+  /** The root ports in order (src/core/device-layout.ts); absent: one per device, then the hotplug ports. */
+  rootPorts?: string[];
   /** Start as a live-migration destination: paused (-S) and waiting for migrate-incoming (-incoming defer). */
   incoming?: boolean;
 }

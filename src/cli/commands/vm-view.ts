@@ -3,6 +3,8 @@
 import type { Group } from '../../api/groups.js';
 import type { Host, PortForward, Vm, Volume } from '../../api/resources.js';
 import { formatHostRule } from '../../core/labels.js';
+import { formatLimits } from '../../core/resource-controls.js';
+import { appliedLines, usageText } from './limits-view.js';
 import { age, formatBytes, mib, renderFields, renderTable } from '../output.js';
 
 export function hostName(vm: Vm, hosts: Host[]): string | undefined {
@@ -37,7 +39,7 @@ function volumesTable(vm: Vm, volumes: Volume[]): string {
   if (vm.spec.volumes.length === 0) return '  (no volumes)';
   const rows = vm.spec.volumes.map((ref) => {
     const v = volumes.find((x) => x.id === ref.id);
-    return [ref.id, ref.role, formatBytes(ref.sizeBytes), v ? formatBytes(v.actualSizeBytes) : undefined, ref.backingImage, v?.path];
+    return [ref.id, ref.detached ? `${ref.role} (detached)` : ref.role, formatBytes(ref.sizeBytes), v ? formatBytes(v.actualSizeBytes) : undefined, ref.backingImage, v?.path];
   });
   return indent(renderTable(['id', 'role', 'size', 'used', 'backing', 'path'], rows));
 }
@@ -46,7 +48,8 @@ function statsLine(vm: Vm): string {
   const s = vm.stats;
   if (!s) return '  (none reported)';
   const balloon = s.balloonBytes === undefined ? '-' : formatBytes(s.balloonBytes);
-  return `  cpu time ${s.cpuSeconds.toFixed(1)}s, rss ${formatBytes(s.rssBytes)}, balloon ${balloon}, qmp status ${s.qmpStatus ?? '-'}`;
+  const usage = usageText(vm);
+  return `  cpu time ${s.cpuSeconds.toFixed(1)}s, rss ${formatBytes(s.rssBytes)}, balloon ${balloon}, qmp status ${s.qmpStatus ?? '-'}${usage ? `, ${usage}` : ''}`;
 }
 
 function when(iso: string | undefined, now: number): string | undefined {
@@ -87,11 +90,14 @@ export function renderVmDetails(vm: Vm, hosts: Host[], volumes: Volume[], now = 
     ['CPUs', `${vm.spec.cpus} (max ${vm.spec.maxCpus})${pluggedNote(vm.live?.cpus, vm.spec.cpus, String)}`],
     ['Memory', `${mib(vm.spec.memoryMiB)} (max ${mib(vm.spec.maxMemoryMiB)}, boots with ${mib(vm.spec.bootMemoryMiB ?? vm.spec.memoryMiB)})${pluggedNote(vm.live?.memoryMiB, vm.spec.memoryMiB, mib)}`],
     ['MAC', vm.spec.mac],
+    ['Added NICs', vm.spec.nics?.map((n) => `${n.id} ${n.network} ${n.mac}`).join(', ')],
     ['Network', vm.spec.network?.mode === 'bridge' ? `bridge, address ${vm.spec.network.address}` : 'user (NAT, port forwards)'],
     ['Storage', vm.spec.storage ?? 'local'],
     ['HA', haText(vm)],
     ['Host rules', hostRulesText(vm)],
     ['Groups', groupsText(vm, groups)],
+    ['Limits', formatLimits(vm.spec.limits)],
+    ['In force', appliedLines(vm.appliedLimits).join('; ') || undefined],
     ['PID', vm.pid],
     ['Epoch', vm.epoch],
     ['Reboots', vm.rebootSeq],

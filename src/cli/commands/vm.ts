@@ -13,6 +13,8 @@ import { registerVmLogs } from './vm-logs.js';
 import { registerVmMigrate } from './vm-migrate.js';
 import { registerVmSet } from './vm-set.js';
 import { registerVmResize } from './vm-resize.js';
+import { registerVmDevices } from './vm-devices.js';
+import { registerVmLimits } from './vm-limits.js';
 import { renderVmDetails, renderVmSummary, VM_COLUMNS, vmRow } from './vm-view.js';
 
 type Op = 'start' | 'stop' | 'reboot' | 'pause' | 'resume' | 'delete';
@@ -60,6 +62,8 @@ export function vmCommand(io: CliIo): Command {
   registerVmMigrate(vm, io);
   registerVmSet(vm, io);
   registerVmResize(vm, io);
+  registerVmDevices(vm, io);
+  registerVmLimits(vm, io);
   return vm;
 }
 
