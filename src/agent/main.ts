@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     .option('--ha-io-timeout <ms>', 'self-fencing: the lease I/O timeout every HA timeout derives from (docs/ha.md); needs --shared-pool', String(DEFAULT_IO_TIMEOUT_MS))
     .option('--no-ha', 'no self-fencing: no fencer, no lease; HA VMs are not started on this host')
     .option('--reserve-cpus <n>', 'CPUs held back for the host itself, never given to VMs (docs/operations.md)', '0')
-    .option('--balloon', 'automatic balloon (experimental, off by default): take memory from idle guests when the host runs short (docs/memory.md)')
+    .option('--balloon', 'automatic balloon (off by default): take memory from idle guests when the host runs short (docs/memory.md)')
     .option('--balloon-interval-ms <ms>', 'how often the balloon policy runs', '10000')
     .option('--ksm', 'turn on Kernel Samepage Merging on this host (root): identical guest pages are merged; savings show in drover host show')
     .option('--reserve-memory <MiB>', 'memory held back for the host itself (hypervisor, page cache, daemons), never given to VMs; production: 1024-2048 or more', '0')

@@ -47,7 +47,7 @@ export interface AgentOptions {
   ha?: { ioTimeoutMs: number } | false;
   /** CPUs and memory held back for the host itself, reported in the inventory (--reserve-cpus, --reserve-memory); default none. */
   reserved?: { cpus: number; memoryMiB: number };
-  /** The automatic balloon (docs/memory.md, experimental: --balloon); absent or false: off. */
+  /** The automatic balloon (docs/memory.md; --balloon); absent or false: off. */
   balloon?: false | { intervalMs?: number };
   /** Turn KSM on at start (--ksm); a host that cannot (not root, no KSM) logs why and goes on. */
   ksm?: boolean;
