@@ -42,8 +42,6 @@ export class VmSupervisor {
   private readonly sizer: VmSizer;
   private readonly devices: VmDevices;
   private readonly limits: VmLimiter;
-  /** Follows a resize under way (the guest plugs memory and onlines vCPUs over seconds) with quick reports. */
-  private sizeWatch: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly ctx: AgentContext,
@@ -160,7 +158,7 @@ export class VmSupervisor {
   /** Lets go of QEMU and the serial link without stopping the VM (agent shutdown). */
   detach(): void {
     this.clearRecheck();
-    this.stopSizeWatch();
+    this.sizer.stopWatch();
     this.devices.stop();
     this.serial.disconnect();
     this.runtime?.detach();
@@ -209,7 +207,9 @@ export class VmSupervisor {
     if (!rt || rt.hasExited || this.starting || (a.power !== 'running' && a.power !== 'paused')) return;
     if (a.migration || this.file.migration || this.migration.migratedOut || this.migration.outgoingActive) return;
     const live = await this.sizer.reconcile(rt.qmp, a).catch((err: unknown) => this.log.warn({ err }, 'cannot read the plugged vCPUs and memory'));
-    if (live && (live.cpus !== a.spec.cpus || live.memoryMiB !== a.spec.memoryMiB)) this.watchSize(a);
+    if (live && (live.cpus !== a.spec.cpus || live.memoryMiB !== a.spec.memoryMiB)) {
+      this.sizer.watch(a.spec, { qmp: () => (this.runtime && !this.runtime.hasExited && !this.removed ? this.runtime.qmp : null), wanted: () => this.file.assignment.spec, changed: () => this.ctx.changed() });
+    }
   }
 
   /** Plugs and unplugs disks and NICs to the assignment's (not while it migrates or starts: both ends must keep one layout). */
@@ -217,24 +217,6 @@ export class VmSupervisor {
     if (this.starting || a.migration || this.file.migration || this.migration.migratedOut || this.migration.outgoingActive) return;
     const qmp = this.runtime && !this.runtime.hasExited ? this.runtime.qmp : null;
     await this.devices.reconcile(qmp, a).catch((err: unknown) => this.log.warn({ err }, 'cannot reconcile the disks and NICs'));
-  }
-
-  /** Reports every 500 ms while the guest takes up a resize (at most a minute), so the controller sees it at once. */
-  private watchSize(a: VmAssignment): void {
-    if (this.sizeWatch) return;
-    const until = Date.now() + 60_000;
-    const stop = (): void => this.stopSizeWatch();
-    this.sizeWatch = setInterval(() => {
-      const rt = this.runtime;
-      if (!rt || rt.hasExited || this.removed || Date.now() > until) return stop();
-      const now = this.file.assignment.spec;
-      if (now.cpus !== a.spec.cpus || now.memoryMiB !== a.spec.memoryMiB) return stop();
-      this.ctx.changed();
-      void this.sizer.report(rt.qmp).then((size) => {
-        if (size && size.cpus === a.spec.cpus && size.memoryMiB === a.spec.memoryMiB) stop();
-      });
-    }, 500);
-    this.sizeWatch.unref();
   }
 
   private facts(a: VmAssignment): VmFacts {
@@ -397,11 +379,6 @@ export class VmSupervisor {
     this.clearRecheck();
     if (at === undefined) return;
     this.recheck = setTimeout(() => this.converge(this.wanted ?? this.file.assignment), Math.max(0, at - Date.now()));
-  }
-
-  private stopSizeWatch(): void {
-    if (this.sizeWatch) clearInterval(this.sizeWatch);
-    this.sizeWatch = null;
   }
 
   private clearRecheck(): void {

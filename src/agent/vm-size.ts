@@ -9,6 +9,8 @@ import { applySize, readLiveSize, type LiveSize } from '../qemu/live-size.js';
 import type { QmpClient } from '../qemu/qmp-client.js';
 
 const ASK_AGAIN_MS = 10_000;
+
+type Size = { cpus: number; memoryMiB: number };
 /** Plugged memory unchanged this long while short of the requested size counts as stalled. */
 export const MEMORY_STALL_MS = 10_000;
 
@@ -18,6 +20,7 @@ export class VmSizer {
   private asked: { key: string; at: number } | null = null;
   /** The plugged memory last seen and since when it has not changed. */
   private plugged: { memoryMiB: number; requestedMiB: number; since: number } | null = null;
+  private watching: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly log: Logger,
@@ -65,6 +68,32 @@ export class VmSizer {
       this.log.warn(this.error);
     }
     return live;
+  }
+
+  /**
+   * Reports every 500 ms (at most a minute) while the guest takes up a resize
+   * (it plugs memory and onlines vCPUs over seconds), so the controller sees
+   * it at once. Ends when the size is plugged, the QEMU is gone or the wanted
+   * size changed.
+   */
+  watch(want: Size, vm: { qmp(): QmpClient | null; wanted(): Size; changed(): void }): void {
+    if (this.watching) return;
+    const until = Date.now() + 60_000;
+    this.watching = setInterval(() => {
+      const qmp = vm.qmp();
+      const now = vm.wanted();
+      if (!qmp || Date.now() > until || now.cpus !== want.cpus || now.memoryMiB !== want.memoryMiB) return this.stopWatch();
+      vm.changed();
+      void this.report(qmp).then((size) => {
+        if (size && size.cpus === want.cpus && size.memoryMiB === want.memoryMiB) this.stopWatch();
+      });
+    }, 500);
+    this.watching.unref();
+  }
+
+  stopWatch(): void {
+    if (this.watching) clearInterval(this.watching);
+    this.watching = null;
   }
 
   /** A new QEMU starts with the assignment's size: forget what was asked of the old one. */
