@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { DroverEvent } from '../src/api/resources.js';
 import { freePort, guestGet, guestInfo, startCluster, waitFor, type Cluster } from './harness.js';
 
 let c: Cluster;
@@ -30,6 +32,10 @@ describe('the balloon policy with real guests', () => {
   it('takes memory from an idle guest under host pressure and gives it back when the guest fills its memory, without OOM', async () => {
     const name = 'bal';
     const port = await freePort();
+    const events: DroverEvent[] = [];
+    const ws = new WebSocket(c.client.wsUrl('events'));
+    ws.on('message', (d) => events.push(JSON.parse(String(d)) as DroverEvent));
+    await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
     await c.client.call('createVm', { body: { name, image: 'tiny', cpus: 1, memoryMiB: GUEST_MIB, maxMemoryMiB: GUEST_MIB, ports: [{ hostPort: port, guestPort: 80 }] } });
     const vm = await waitFor(async () => {
       const v = await c.client.call('getVm', { params: { name } });
@@ -60,6 +66,19 @@ describe('the balloon policy with real guests', () => {
     const serial = readFileSync(join(c.agentDir(0), 'vms', vm.id, 'serial.log'), 'utf8');
     expect(serial).not.toMatch(/Out of memory|oom-kill|invoked oom-killer/i);
     await guestGet(port, '/dirty?stop=1');
+
+    // Each decision reached the controller's event stream, with VM, host, old and new target and the policy's reason.
+    const decisions = await waitFor(() => {
+      const seen = events.filter((e) => e.kind === 'vm.balloon' && e.resource === name);
+      return seen.some((e) => (e.data as { kind: string }).kind.startsWith('deflate')) ? seen : undefined;
+    }, 30_000, 'the balloon decisions as controller events', 500);
+    ws.close();
+    const data = decisions.map((e) => e.data as { id: string; host: string; kind: string; fromMiB: number; targetMiB: number; reason: string; seq: number });
+    console.log(decisions.map((e) => e.message).join('\n'));
+    expect(data[0]).toMatchObject({ id: vm.id, host: 'h0', kind: 'inflate-pressure', fromMiB: GUEST_MIB, reason: expect.stringMatching(/host available 600 MiB < 15% of/) });
+    expect(data[0]!.targetMiB).toBeLessThan(GUEST_MIB);
+    expect(data.some((d) => d.kind === 'deflate-needy' && d.targetMiB > d.fromMiB)).toBe(true);
+    expect(new Set(data.map((d) => d.seq)).size).toBe(data.length); // each published once
     await c.client.waitJob((await c.client.call('deleteVm', { params: { name } })).job.id);
   }, 400_000);
 });

@@ -9,44 +9,21 @@
 // resource measurement, not a timing; the figures are printed.
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiError } from '../src/api/errors.js';
 import type { SetVmLimitsRequest } from '../src/api/limits.js';
 import type { Vm } from '../src/api/resources.js';
-import { detectCgroups, readVmCgroup, removeVmCgroup, vmCgroupDirs } from '../src/host/cgroups.js';
-import { freePort, guestGet, guestInfo, startCluster, waitFor, type Cluster } from './harness.js';
+import { readVmCgroup, vmCgroupDirs } from '../src/host/cgroups.js';
+import { useCgroupCluster } from './cgroup-cluster.js';
+import { freePort, guestGet, guestInfo, waitFor } from './harness.js';
 
 const MiB = 1024 ** 2;
 /** Clock ticks per second of /proc/PID/stat (getconf CLK_TCK; 100 on Linux/x86). */
 const CLK_TCK = 100;
 /** The agent places VM groups below its own cgroups (--cgroups own): the test run's memory cgroup keeps them. */
-const cgroups = detectCgroups('/sys/fs/cgroup', { placement: 'own' });
+const cg = useCgroupCluster();
+const { detection: cgroups, created } = cg;
 const layout = cgroups.layout;
-
-let c: Cluster;
-const created: string[] = [];
-
-beforeAll(async () => {
-  c = await startCluster({ agents: 1, agentArgs: ['--cgroups', 'own'] });
-}, 180_000);
-
-afterAll(async () => {
-  for (const name of created) {
-    await c?.client.call('deleteVm', { params: { name } }).then((r) => c.client.waitJob(r.job.id), () => undefined);
-  }
-  const ids = c ? (await c.client.call('listVms').catch(() => [])).map((v) => v.id) : [];
-  await c?.stop();
-  // The cluster's agents are killed before their QEMUs: take away any group left behind, then drover/ when empty.
-  if (!layout) return;
-  for (const id of ids) await removeVmCgroup(layout, id, { evict: true }).catch(() => undefined);
-  for (const parent of new Set(Object.values(layout.parents))) {
-    try {
-      fs.rmdirSync(`${parent}/${layout.group}`);
-    } catch {
-      /* absent, or another agent's VMs are in it */
-    }
-  }
-}, 120_000);
 
 /** CPU seconds (user + system, all threads) of a process so far. */
 function cpuSecondsOf(pid: number): number {
@@ -64,10 +41,10 @@ async function coresUsed(pid: number, seconds: number): Promise<number> {
   return (cpuSecondsOf(pid) - cpu0) / ((performance.now() - t0) / 1000);
 }
 
-const getVm = (name: string) => c.client.call('getVm', { params: { name } });
+const getVm = (name: string) => cg.client().call('getVm', { params: { name } });
 
 async function setLimits(name: string, body: SetVmLimitsRequest, shown: (v: Vm) => boolean): Promise<Vm> {
-  await c.client.call('setVmLimits', { params: { name }, body });
+  await cg.client().call('setVmLimits', { params: { name }, body });
   return waitFor(async () => {
     const v = await getVm(name);
     return shown(v) ? v : undefined;
@@ -75,7 +52,7 @@ async function setLimits(name: string, body: SetVmLimitsRequest, shown: (v: Vm) 
 }
 
 async function refusal(name: string, body: object): Promise<ApiError> {
-  const err = await c.client.call('setVmLimits', { params: { name }, body: body as SetVmLimitsRequest }).then(() => undefined, (e: unknown) => e);
+  const err = await cg.client().call('setVmLimits', { params: { name }, body: body as SetVmLimitsRequest }).then(() => undefined, (e: unknown) => e);
   expect(err).toBeInstanceOf(ApiError);
   return err as ApiError;
 }
@@ -86,7 +63,7 @@ describe('per-VM resource controls on a real guest', () => {
     const port = await freePort();
     created.push(name);
     const limits = { cpuLimitCores: 1, memoryLimitMiB: 1024, diskReadIops: 200, diskWriteIops: 100, diskWriteBytesPerSec: 8 * MiB };
-    await c.client.call('createVm', { body: { name, image: 'tiny', cpus: 2, maxCpus: 2, memoryMiB: 256, diskBytes: 64 * MiB, ports: [{ hostPort: port, guestPort: 80 }], limits } });
+    await cg.client().call('createVm', { body: { name, image: 'tiny', cpus: 2, maxCpus: 2, memoryMiB: 256, diskBytes: 64 * MiB, ports: [{ hostPort: port, guestPort: 80 }], limits } });
     const vm = await waitFor(async () => {
       const v = await getVm(name);
       return v.phase === 'Running' && v.guestReadyAt && v.appliedLimits?.cgroup?.cpuLimitCores === 1 && v.appliedLimits.disks?.length === 2 ? v : undefined;
@@ -148,7 +125,7 @@ describe('per-VM resource controls on a real guest', () => {
     expect(after.appliedLimits).toEqual(before.appliedLimits);
 
     // Deleted: its QEMU goes, and its cgroup with it.
-    await c.client.waitJob((await c.client.call('deleteVm', { params: { name } })).job.id);
+    await cg.client().waitJob((await cg.client().call('deleteVm', { params: { name } })).job.id);
     created.splice(created.indexOf(name), 1);
     await waitFor(() => Object.values(vmCgroupDirs(layout!, vm.id)).every((d) => !fs.existsSync(d)), 20_000, 'the VM cgroup removed');
   }, 420_000);

@@ -1,7 +1,7 @@
 // The agent's calls to the controller (join, long-poll assignments, report),
 // with plain fetch and the paths and types declared in src/api.
 import type { AssignmentsResponse, HostReport, JoinRequest, JoinResponse } from '../api/agent-protocol.js';
-import { routes, type RouteName } from '../api/routes.js';
+import { routes, type RouteName, type RouteResponse } from '../api/routes.js';
 
 type AgentRoute = Extract<RouteName, 'agentJoin' | 'agentAssignments' | 'agentReport'>;
 
@@ -41,8 +41,9 @@ export class ControllerLink {
     return this.call<AssignmentsResponse>('agentAssignments', { query, timeoutMs: waitMs + 15_000, signal });
   }
 
-  async report(report: HostReport): Promise<void> {
-    await this.call('agentReport', { body: report, timeoutMs: 10_000 });
+  /** The answer acknowledges the balloon decisions the report carried. */
+  async report(report: HostReport): Promise<RouteResponse<'agentReport'>> {
+    return (await this.call<RouteResponse<'agentReport'> | undefined>('agentReport', { body: report, timeoutMs: 10_000 })) ?? { ok: true };
   }
 
   private async call<T>(name: AgentRoute, o: { query?: Record<string, string>; body?: unknown; timeoutMs: number; signal?: AbortSignal }): Promise<T> {

@@ -2,13 +2,21 @@
 // report is in flight at a time; a change during it triggers one more.
 import type { Logger } from 'pino';
 import type { HostHaReport, HostReport } from '../api/agent-protocol.js';
+import type { BalloonDecisionsReport } from '../api/balloon.js';
 import type { HostInventory } from '../api/resources.js';
 import type { Agent } from './agent.js';
 import { imageReports } from './images.js';
 
-export async function buildHostReport(agent: Agent, inventory: () => Promise<HostInventory>, imagesDir: string, ha?: () => HostHaReport): Promise<HostReport> {
+export async function buildHostReport(
+  agent: Agent,
+  inventory: () => Promise<HostInventory>,
+  imagesDir: string,
+  ha?: () => HostHaReport,
+  balloon?: () => BalloonDecisionsReport | undefined,
+): Promise<HostReport> {
   const [inv, vms, images] = await Promise.all([inventory(), agent.vmReports(), imageReports(imagesDir)]);
-  return { inventory: inv, vms, images, usedPorts: agent.usedPorts(), ...(ha ? { ha: ha() } : {}) };
+  const decisions = balloon?.();
+  return { inventory: inv, vms, images, usedPorts: agent.usedPorts(), ...(ha ? { ha: ha() } : {}), ...(decisions ? { balloon: decisions } : {}) };
 }
 
 export interface ReporterOptions {

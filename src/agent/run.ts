@@ -9,6 +9,8 @@ import { hostInventory } from '../host/inventory.js';
 import { isBridge } from '../host/network.js';
 import { sharedPoolId, sharedPoolInfo } from '../host/shared-pool.js';
 import { detectHostCaps } from '../qemu/caps.js';
+import { testKernels } from '../qemu/kvm-check.js';
+import type { HostCapsResolved } from '../qemu/vm-spec.js';
 import { checkRunDir } from '../qemu/run-dir.js';
 import { Agent } from './agent.js';
 import { backoff, ControllerLink, isUnauthorized, retryTransient, sleep } from './controller-link.js';
@@ -19,7 +21,8 @@ import { buildHostReport, Reporter } from './report.js';
 import { agentPaths, loadHostIdentity, saveHostIdentity, vmDir, type AgentPaths, type HostIdentity } from './state-files.js';
 import { enableKsm } from '../host/ksm.js';
 import { readHostMemory } from '../host/meminfo.js';
-import { BalloonLoop } from './balloon-loop.js';
+import { BalloonLoop, type BalloonChange } from './balloon-loop.js';
+import { BalloonDecisionQueue } from './balloon-decisions.js';
 import { hostCgroups, type CgroupMode } from './vm-limits.js';
 
 export interface AgentOptions {
@@ -72,11 +75,29 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
+/** While KVM is untested (no guest kernel at start), tests it in the background once a kernel exists; the next report carries the verdict. */
+function untestedKvmRetry(kernels: () => string[], log: AgentOptions['log']): (caps: HostCapsResolved) => void {
+  let testing = false;
+  return (caps) => {
+    if (caps.kvmFinal !== false || testing) return;
+    const found = kernels();
+    if (found.length === 0) return;
+    testing = true;
+    void detectHostCaps({ kernels: found })
+      .then((c) => log.info(`accelerator: ${c.kvm ? 'KVM' : 'TCG'} (${c.kvmReason ?? ''})`))
+      .catch((err: Error) => log.warn({ err }, 'testing KVM failed'))
+      .finally(() => (testing = false));
+  };
+}
+
 export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   const timing = agentHaTiming(o.ha);
-  const caps = await detectHostCaps().catch((err: Error) => {
+  const kernels = () => testKernels(o.imagesDir);
+  const caps = await detectHostCaps({ kernels: kernels() }).catch((err: Error) => {
     throw new AgentStartError(err.message);
   });
+  o.log.info(`accelerator: ${caps.kvm ? 'KVM' : 'TCG'} (${caps.kvmReason ?? ''})`);
+  const retestKvm = untestedKvmRetry(kernels, o.log);
   if (o.bridge && !(await isBridge(o.bridge))) throw new AgentStartError(`--bridge ${o.bridge}: no such bridge on this host (create it: ip link add ${o.bridge} type bridge && ip link set ${o.bridge} up)`);
   if (o.ksm) {
     const r = enableKsm();
@@ -92,12 +113,16 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
 
   const link = new ControllerLink(o.controllerUrl);
   const inventory = async () => {
+    retestKvm(caps);
     const inv = { ...(await hostInventory({ stateDir: paths.stateDir, kvm: caps.kvm, qemuVersion: caps.qemuVersion, ...(o.reserved ? { reserved: o.reserved } : {}) })), forwardAddress: o.forwardAddress ?? '127.0.0.1', ...(o.bridge ? { bridge: o.bridge } : {}) };
     return paths.sharedPoolDir && poolId ? { ...inv, sharedPool: await sharedPoolInfo(paths.sharedPoolDir, poolId) } : inv;
   };
   // Reports start after the join; until then soon() is a no-op.
   const ha = hostHa(o, timing, paths, () => agent);
-  const reporter = new Reporter(() => buildHostReport(agent, inventory, o.imagesDir, () => ha.report()), (r) => link.report(r), o.log);
+  // Balloon decisions ride on the reports until the controller acknowledges them (docs/memory.md).
+  const decisions = new BalloonDecisionQueue();
+  const build = () => buildHostReport(agent, inventory, o.imagesDir, () => ha.report(), () => decisions.pending());
+  const reporter = new Reporter(build, async (r) => decisions.ack((await link.report(r)).balloonAck), o.log);
   const changed = () => {
     reporter.soon();
     ha.targetsChanged();
@@ -130,7 +155,10 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   });
 
   reporter.start();
-  const balloon = startBalloon(o, agent);
+  const balloon = startBalloon(o, agent, (change) => {
+    decisions.add(change);
+    reporter.soon();
+  });
   const abort = new AbortController();
   const onIdentity = (id: HostIdentity) => {
     if (id.hostId !== identity?.hostId) void ha.rehost(id.hostId).catch((err: Error) => o.log.error({ err }, `cannot move the fencer to host id ${id.hostId}: ${err.message}`));
@@ -158,7 +186,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
  * production): DROVER_BALLOON_HOST_AVAILABLE_MIB makes the loop believe the
  * host has only that much memory available, to put it under pressure.
  */
-function startBalloon(o: AgentOptions, agent: Agent): BalloonLoop | undefined {
+function startBalloon(o: AgentOptions, agent: Agent, onChange: (change: BalloonChange) => void): BalloonLoop | undefined {
   if (!o.balloon) return undefined;
   const fakeAvailable = Number(process.env['DROVER_BALLOON_HOST_AVAILABLE_MIB'] ?? NaN);
   const loop = new BalloonLoop({
@@ -166,6 +194,7 @@ function startBalloon(o: AgentOptions, agent: Agent): BalloonLoop | undefined {
     log: o.log,
     ...(o.balloon?.intervalMs ? { intervalMs: o.balloon.intervalMs } : {}),
     reservedMiB: o.reserved?.memoryMiB ?? 0,
+    onChange,
     ...(Number.isFinite(fakeAvailable) ? { hostMemory: async () => ({ ...(await readHostMemory()), availableMiB: fakeAvailable }) } : {}),
   });
   loop.start();

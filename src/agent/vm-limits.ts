@@ -3,8 +3,11 @@
 // cgroup (src/host/cgroups.ts), disk I/O to QEMU's throttling of each disk
 // (src/qemu/io-throttle.ts). A VM that never had limits is left alone: its
 // QEMU stays where it was started. Once limited, a QEMU keeps its group until
-// it exits (clearing writes "unlimited"), and the group goes with it. A host
-// without usable cgroups runs the VM anyway and says why in the report.
+// it exits (clearing writes "unlimited"), and the group goes with it. A VM of
+// a resource pool with CPU shares (assignment resourcePool) gets a group
+// too, below its pool's group (src/host/cgroup-pools.ts); when its pool
+// changes it moves to the new pool's group. A host without usable cgroups
+// runs the VM anyway and says why in the report.
 import type { Logger } from 'pino';
 import type { VmAssignment } from '../api/agent-protocol.js';
 import type { AppliedLimits } from '../api/limits.js';
@@ -27,8 +30,8 @@ export function hostCgroups(mode: CgroupMode, log: Logger, root = '/sys/fs/cgrou
 }
 
 /** The cgroup's limits as reported: a cap that is not there is left out. */
-function inForce(version: 1 | 2, l: LimitsInForce): NonNullable<AppliedLimits['cgroup']> {
-  return { version, cpuWeight: l.cpuWeight, ...(l.cpuLimitCores !== null ? { cpuLimitCores: l.cpuLimitCores } : {}), ...(l.memoryLimitMiB !== null ? { memoryLimitMiB: l.memoryLimitMiB } : {}) };
+function inForce(version: 1 | 2, l: LimitsInForce, pool: string | undefined): NonNullable<AppliedLimits['cgroup']> {
+  return { version, cpuWeight: l.cpuWeight, ...(pool !== undefined ? { pool } : {}), ...(l.cpuLimitCores !== null ? { cpuLimitCores: l.cpuLimitCores } : {}), ...(l.memoryLimitMiB !== null ? { memoryLimitMiB: l.memoryLimitMiB } : {}) };
 }
 
 export interface ReconcileOptions {
@@ -46,8 +49,10 @@ export interface CgroupOps {
 const REAL_CGROUPS: CgroupOps = { apply: applyVmLimits, read: readVmCgroup, remove: removeVmCgroup };
 
 export class VmLimiter {
-  /** The cgroup limits written for the QEMU of this pid. */
-  private applied: { pid: number; json: string } | null = null;
+  /** The cgroup limits (and pool group) written for the QEMU of this pid. */
+  private applied: { pid: number; json: string; pool?: string } | null = null;
+  /** The pool group its cgroup was last made in (kept after a failed apply, to remove the right group). */
+  private groupPool: string | undefined;
   /** The QEMU (pid) whose disks got a throttle. */
   private throttledPid: number | null = null;
   /** The QEMU (pid) whose exit is watched, to remove its group and forget its state. */
@@ -76,11 +81,12 @@ export class VmLimiter {
   /** What is in force on the running QEMU (and its cgroup's usage, added to its stats); {} when it has no limits. */
   async report(rt: VmRuntime | null, stats: VmStats | undefined): Promise<{ limits?: AppliedLimits; stats?: VmStats }> {
     if (!rt || rt.hasExited) return {};
-    const group = this.applied?.pid === rt.pid && this.cgroups.layout ? await this.ops.read(this.cgroups.layout, this.vmId).catch(() => null) : null;
+    const pool = this.applied?.pool;
+    const group = this.applied?.pid === rt.pid && this.cgroups.layout ? await this.ops.read(this.cgroups.layout, this.vmId, pool).catch(() => null) : null;
     const disks = this.throttledPid === rt.pid ? await queryDisks(rt.qmp).catch(() => undefined) : undefined;
     const problems = [this.cgroupProblem, this.diskProblem].filter((p): p is string => p !== undefined);
     const limits: AppliedLimits = {
-      ...(group && this.cgroups.layout ? { cgroup: inForce(this.cgroups.layout.version, group.limits) } : {}),
+      ...(group && this.cgroups.layout ? { cgroup: inForce(this.cgroups.layout.version, group.limits, pool) } : {}),
       ...(disks ? { disks: disks.map(({ qdev: _q, ...d }) => d) } : {}),
       ...(problems.length ? { problems } : {}),
     };
@@ -90,23 +96,28 @@ export class VmLimiter {
 
   private async reconcileCgroup(rt: VmRuntime, a: VmAssignment): Promise<void> {
     const want = cgroupPart(a.spec.limits);
+    const pool = a.resourcePool;
     const mine = this.applied?.pid === rt.pid;
-    if (Object.keys(want).length === 0 && !mine) {
+    if (Object.keys(want).length === 0 && !pool && !mine) {
       this.cgroupProblem = undefined;
       return;
     }
     const layout = this.cgroups.layout;
     if (!layout) return this.problem('cgroup', `CPU and memory limits are not applied: ${this.cgroups.reason}`);
-    const json = JSON.stringify(want);
+    const json = JSON.stringify({ want, pool });
     if (mine && this.applied?.json === json) return;
+    const before = mine ? this.applied?.pool : undefined;
     try {
-      await this.ops.apply(layout, this.vmId, rt.pid, want);
+      this.groupPool = pool?.name;
+      await this.ops.apply(layout, this.vmId, rt.pid, want, pool);
     } catch (err) {
       return this.problem('cgroup', `CPU and memory limits are not applied: ${(err as Error).message}`);
     }
-    this.applied = { pid: rt.pid, json };
+    this.applied = { pid: rt.pid, json, ...(pool ? { pool: pool.name } : {}) };
     this.problem('cgroup', undefined);
-    this.log.info({ limits: want, pid: rt.pid }, 'cgroup limits applied');
+    this.log.info({ limits: want, pool, pid: rt.pid }, 'cgroup limits applied');
+    // Moved to another pool's group: the old group is empty now.
+    if (mine && before !== pool?.name) await this.ops.remove(layout, this.vmId, {}, before).catch((err: Error) => this.log.warn({ err }, `cannot remove the VM's old cgroup: ${err.message}`));
   }
 
   private async reconcileDisks(rt: VmRuntime, a: VmAssignment): Promise<void> {
@@ -133,11 +144,12 @@ export class VmLimiter {
   private async forget(pid: number): Promise<void> {
     if (this.watchedPid !== pid) return;
     const grouped = this.applied !== null || this.cgroupProblem !== undefined;
+    const pool = this.groupPool;
     this.watchedPid = this.throttledPid = null;
     this.applied = null;
     this.cgroupProblem = this.diskProblem = undefined;
     // Also after a failed apply: it may have made the group before it failed.
-    if (grouped && this.cgroups.layout) await this.ops.remove(this.cgroups.layout, this.vmId).catch((err: Error) => this.log.warn({ err }, `cannot remove the VM's cgroup: ${err.message}`));
+    if (grouped && this.cgroups.layout) await this.ops.remove(this.cgroups.layout, this.vmId, {}, pool).catch((err: Error) => this.log.warn({ err }, `cannot remove the VM's cgroup: ${err.message}`));
   }
 
   /** Records a problem (undefined: solved), logging each new one once. */

@@ -7,6 +7,7 @@ import { MigrationAssignment, MigrationReport } from './migration.js';
 export type { MigrationAssignment, MigrationReport } from './migration.js';
 import { HostInventory, Name, PowerIntentSchema, VmSpec, VmStats } from './resources.js';
 import { AppliedLimits } from './limits.js';
+import { BalloonDecisionsReport } from './balloon.js';
 
 export const JoinRequest = Type.Object({
   joinToken: Type.String({ minLength: 1 }),
@@ -36,6 +37,8 @@ export const VmAssignment = Type.Object({
   rebootSeq: Type.Integer({ minimum: 0 }),
   forceStop: Type.Boolean(),
   migration: Type.Optional(MigrationAssignment),
+  /** Its resource pool when that has CPU shares: the host puts the VM's cgroup below a group of the pool with this CPU weight (docs/resource-pools.md). */
+  resourcePool: Type.Optional(Type.Object({ name: Name, cpuWeight: Type.Integer({ minimum: 1, maximum: 10_000, description: "the pool's CPU shares as a cgroup weight (shares / 10)" }) })),
 });
 export type VmAssignment = Static<typeof VmAssignment>;
 
@@ -138,6 +141,8 @@ export const HostReport = Type.Object({
   /** Host ports the agent's VMs forward, so the controller can refuse clashes. */
   usedPorts: Type.Optional(Type.Array(Type.Integer())),
   ha: Type.Optional(HostHaReport),
+  /** The automatic balloon's changes the controller has not acknowledged yet (src/api/balloon.ts). */
+  balloon: Type.Optional(BalloonDecisionsReport),
 });
 export type HostReport = Static<typeof HostReport>;
 

@@ -18,11 +18,17 @@ export const AutomationLimits = {
   maxMaxMoves: 100,
   minHaFailures: 0,
   maxHaFailures: 10,
+  minGrowAt: 0.5,
+  maxGrowAt: 1,
 } as const;
 
 const AutomationSettingsFields = Type.Object({
   balance: AutomationLevelSchema,
   power: AutomationLevelSchema,
+  grow: Type.Unsafe<AutomationLevel>(Type.Union(AUTOMATION_LEVELS.map((l) => Type.Literal(l)), {
+    description: 'reallocation by need: a VM busy on nearly all its vCPUs is grown live where it runs, else moved to a host with room and grown there',
+  })),
+  growAt: Type.Number({ minimum: AutomationLimits.minGrowAt, maximum: AutomationLimits.maxGrowAt, description: 'the share of its vCPUs a VM must keep busy to be grown (0.85: 85%)' }),
   intervalS: Type.Integer({ minimum: AutomationLimits.minIntervalS, maximum: AutomationLimits.maxIntervalS, description: 'seconds between two passes' }),
   maxMoves: Type.Integer({ minimum: AutomationLimits.minMaxMoves, maximum: AutomationLimits.maxMaxMoves, description: 'migrations the balancer plans per pass' }),
   haFailures: Type.Integer({
@@ -31,8 +37,8 @@ const AutomationSettingsFields = Type.Object({
   }),
 });
 
-/** Balancer recommends, power is off, a pass every 5 minutes, at most 8 moves per pass (the planner's default), room for 1 host failure. */
-export const AUTOMATION_DEFAULTS = { balance: 'recommend', power: 'off', intervalS: 300, maxMoves: 8, haFailures: 1 } as const satisfies Static<typeof AutomationSettingsFields>;
+/** Balancer and grow recommend, power is off, a pass every 5 minutes, at most 8 moves per pass (the planner's default), room for 1 host failure. */
+export const AUTOMATION_DEFAULTS = { balance: 'recommend', power: 'off', grow: 'recommend', growAt: 0.85, intervalS: 300, maxMoves: 8, haFailures: 1 } as const satisfies Static<typeof AutomationSettingsFields>;
 
 export const AutomationSettings = Type.Object({
   ...AutomationSettingsFields.properties,
@@ -49,8 +55,8 @@ export const RECOMMENDATION_STATES = ['recommended', 'started', 'done', 'deferre
 export type RecommendationState = (typeof RECOMMENDATION_STATES)[number];
 
 export const Recommendation = Type.Object({
-  /** The goal that produced it: balance (the balancer) or power (consolidation and power-on). */
-  goal: Type.Union([Type.Literal('balance'), Type.Literal('power')]),
+  /** The goal that produced it: balance (the balancer), power (consolidation and power-on) or grow (reallocation by need). */
+  goal: Type.Union([Type.Literal('balance'), Type.Literal('power'), Type.Literal('grow')]),
   /** The level it was decided under: recommend (recorded only) or automatic (carried out). */
   level: Type.Union([Type.Literal('recommend'), Type.Literal('automatic')]),
   /** One line: "migrate web-1 from h1 to h2", "standby h3". */
@@ -71,6 +77,7 @@ export const AutomationPass = Type.Object({
   trigger: Type.Union([Type.Literal('timer'), Type.Literal('request'), Type.Literal('none')]),
   balance: AutomationLevelSchema,
   power: AutomationLevelSchema,
+  grow: Type.Optional(AutomationLevelSchema),
   /** Why the pass planned nothing (both levels off, earlier automatic migrations still running, ...). */
   skipped: Type.Optional(Type.String()),
   /** Why the pass failed, when it did. */
@@ -80,6 +87,7 @@ export const AutomationPass = Type.Object({
   metrics: Type.Object({
     balance: Type.Optional(Type.Record(Type.String(), Type.Number())),
     power: Type.Optional(Type.Record(Type.String(), Type.Number())),
+    grow: Type.Optional(Type.Record(Type.String(), Type.Number())),
   }),
 });
 export type AutomationPass = Static<typeof AutomationPass>;

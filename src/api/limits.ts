@@ -52,6 +52,8 @@ export const AppliedLimits = Type.Object({
     cpuWeight: Type.Integer(),
     cpuLimitCores: Type.Optional(Type.Number({ description: 'absent: no cap' })),
     memoryLimitMiB: Type.Optional(Type.Number({ description: 'absent: no cap' })),
+    /** The resource pool group its cgroup is in (pool-NAME, with the pool's CPU weight); absent: none. */
+    pool: Type.Optional(Type.String()),
   })),
   /** Each disk's throttle as QEMU shows it (query-block); 0 is no cap. */
   disks: Type.Optional(Type.Array(Type.Object({

@@ -30,16 +30,19 @@ export const SnapshotVmSchema = Type.Object({
   name: Opt(Type.String()),
   cpus: Type.Integer({ minimum: 1 }),
   memoryMiB: Type.Integer({ minimum: 1 }),
+  maxCpus: Opt(Type.Integer({ minimum: 1 })),
   host: Type.Union([Type.String(), Type.Null()]),
   cpuUsage: Opt(Num),
   memoryUsageMiB: Opt(Num),
   localDiskGiB: Opt(Num),
   groups: Opt(Type.Array(Type.String())),
+  pool: Opt(Type.String({ description: 'id of the resource pool it belongs to' })),
   ha: Opt(Type.Boolean()),
   priority: Opt(Num),
   dirtyMiBs: Opt(Num),
   hostRules: Opt(Type.Array(Type.Object({ labels: Labels, strength: Type.Union([Type.Literal('must'), Type.Literal('should')]) }))),
   lastMovedAtMs: Opt(Num),
+  lastResizedAtMs: Opt(Num),
   migratingTo: Opt(Type.String({ description: 'a live migration of the VM to this host is under way' })),
 });
 
@@ -48,6 +51,13 @@ export const SnapshotGroupSchema = Type.Object({
   kind: Type.Union([Type.Literal('affinity'), Type.Literal('anti-affinity')]),
   strength: Type.Union([Type.Literal('must'), Type.Literal('should')]),
   vms: Type.Array(Type.String()),
+});
+
+export const SnapshotPoolSchema = Type.Object({
+  id: Type.String(),
+  parent: Opt(Type.String()),
+  cpu: Opt(Type.Object({ reservationCores: Opt(Num), limitCores: Opt(Num) })),
+  memory: Opt(Type.Object({ reservationMiB: Opt(Num), limitMiB: Opt(Num) })),
 });
 
 const Level = Type.Union([Type.Literal('off'), Type.Literal('recommend'), Type.Literal('automatic')]);
@@ -61,6 +71,7 @@ export const PlannerPolicySchema = Type.Object({
   migrationsPerHost: Opt(Type.Integer({ minimum: 1 })),
   balanceCost: Opt(Type.Object({ horizonS: Opt(Num), costWeight: Opt(Num), bandwidthMiBs: Opt(Num), hysteresis: Opt(Num) })),
   power: Opt(Type.Object({ lookaheadMs: Opt(Num), minHostsOn: Opt(Type.Integer({ minimum: 0 })) })),
+  grow: Opt(Type.Object({ cpuAt: Opt(Num), targetUtil: Opt(Num), cooldownMs: Opt(Num) })),
 });
 
 export const ClusterSnapshotSchema = Type.Object({
@@ -68,6 +79,7 @@ export const ClusterSnapshotSchema = Type.Object({
   hosts: Type.Array(SnapshotHostSchema),
   vms: Type.Array(SnapshotVmSchema),
   groups: Opt(Type.Array(SnapshotGroupSchema)),
+  pools: Opt(Type.Array(SnapshotPoolSchema)),
   policy: Opt(PlannerPolicySchema),
   forecast: Opt(Type.Array(Type.Object({ atMs: Num, cpu: Num, memoryMiB: Num }))),
 }, { description: 'A cluster snapshot for the planner (docs/planner.md)' });
@@ -78,6 +90,7 @@ export const PlanActionSchema = Type.Union([
   Type.Object({ kind: Type.Literal('power-on'), host: Type.String(), atMs: Opt(Num) }),
   Type.Object({ kind: Type.Literal('standby'), host: Type.String() }),
   Type.Object({ kind: Type.Literal('restart'), vm: Type.String(), from: Type.String(), to: Type.String() }),
+  Type.Object({ kind: Type.Literal('resize'), vm: Type.String(), host: Type.String(), cpus: Type.Integer({ minimum: 1 }) }),
 ]);
 
 export const ExplainedActionSchema = Type.Object({

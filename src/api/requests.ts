@@ -45,6 +45,8 @@ export const CreateVmRequest = Type.Object({
   groups: Type.Optional(Type.Array(Name, { maxItems: 16 })),
   /** Resource controls (CPU weight and cap, memory cap, disk I/O caps); none when absent. */
   limits: Type.Optional(VmLimitsSchema),
+  /** The resource pool (by name) it belongs to; admission checks the pool's limit and the others' reservations. */
+  resourcePool: Type.Optional(Name),
 });
 export type CreateVmRequest = Static<typeof CreateVmRequest>;
 
@@ -54,9 +56,11 @@ export const UpdateVmRequest = Type.Object({
   haPriority: Type.Optional(HaPriority),
   /** Replaces the VM's host rules ([] removes them all). */
   hostRules: Type.Optional(HostRulesInput),
+  /** Move it to this resource pool (by name), or out of its pool with null. */
+  resourcePool: Type.Optional(Type.Union([Type.Null(), Name])),
 });
 export type UpdateVmRequest = Static<typeof UpdateVmRequest>;
-export const UPDATE_VM_FIELDS = ['ha', 'haPriority', 'hostRules'] as const;
+export const UPDATE_VM_FIELDS = ['ha', 'haPriority', 'hostRules', 'resourcePool'] as const;
 
 /** POST /v1/vms/:name/resize: the new size of a VM, applied live when it runs (hot-add and hot-remove, docs/resize.md). */
 export const ResizeVmRequest = Type.Object({

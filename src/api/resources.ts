@@ -91,6 +91,8 @@ export const VmSpec = Type.Object({
   rootPorts: Type.Optional(Type.Array(Type.String())),
   /** CPU weight and cap, memory cap, disk I/O caps; applied live (PUT /v1/vms/:name/limits). Absent: none. */
   limits: Type.Optional(VmLimitsSchema),
+  /** The resource pool it belongs to, by name (docs/resource-pools.md). Absent: none. */
+  resourcePool: Type.Optional(Name),
 });
 export type VmSpec = Static<typeof VmSpec>;
 

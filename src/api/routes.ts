@@ -5,9 +5,11 @@ import { Type, type Static, type TSchema } from 'typebox';
 import { AssignmentsQuery, AssignmentsResponse, HostReport, JoinRequest, JoinResponse } from './agent-protocol.js';
 import { BuildImageRequest, CreateVmRequest, IdParams, ImportImageRequest, LogsQuery, NameParams, ResizeVmRequest, StopVmRequest, UpdateVmRequest } from './requests.js';
 import { CreateGroupRequest, Group, GroupMembersRequest } from './groups.js';
+import { CreateResourcePoolRequest, ResourcePool, UpdateResourcePoolRequest } from './resource-pools.js';
 import { HostLabelsRequest } from './labels.js';
 import { AddDiskRequest, AddNicRequest, DiskParams, NicParams, RemoveDiskQuery } from './devices.js';
 import { SetVmLimitsRequest } from './limits.js';
+import { BalloonAck } from './balloon.js';
 import { Host, Image, Job, Vm, Volume } from './resources.js';
 import { MigrateVmRequest, Migration } from './migration.js';
 import { Pool } from './pool.js';
@@ -39,7 +41,7 @@ export const routes = {
   listVms: route({ method: 'GET', path: '/v1/vms', summary: 'List VMs', tags: ['vms'], response: Type.Array(Vm), auth: 'admin' }),
   createVm: route({ method: 'POST', path: '/v1/vms', summary: 'Create (and by default start) a VM', tags: ['vms'], body: CreateVmRequest, response: VmWithJob, auth: 'admin' }),
   getVm: route({ method: 'GET', path: '/v1/vms/:name', summary: 'Show a VM by name or id', tags: ['vms'], params: NameParams, response: Vm, auth: 'admin' }),
-  updateVm: route({ method: 'PATCH', path: '/v1/vms/:name', summary: 'Change placement settings of a VM (ha, haPriority, hostRules); the fields left out keep their value', tags: ['vms'], params: NameParams, body: UpdateVmRequest, response: Vm, auth: 'admin' }),
+  updateVm: route({ method: 'PATCH', path: '/v1/vms/:name', summary: 'Change placement settings of a VM (ha, haPriority, hostRules, resourcePool); the fields left out keep their value', tags: ['vms'], params: NameParams, body: UpdateVmRequest, response: Vm, auth: 'admin' }),
   deleteVm: route({ method: 'DELETE', path: '/v1/vms/:name', summary: 'Stop a VM and delete it with its volumes', tags: ['vms'], params: NameParams, response: VmWithJob, auth: 'admin' }),
   startVm: route({ method: 'POST', path: '/v1/vms/:name/start', summary: 'Start a VM', tags: ['vms'], params: NameParams, body: Empty, response: VmWithJob, auth: 'admin' }),
   stopVm: route({ method: 'POST', path: '/v1/vms/:name/stop', summary: 'Stop a VM (ACPI power-down, or kill with force)', tags: ['vms'], params: NameParams, body: StopVmRequest, response: VmWithJob, auth: 'admin' }),
@@ -76,6 +78,11 @@ export const routes = {
   getGroup: route({ method: 'GET', path: '/v1/groups/:name', summary: 'Show a VM group', tags: ['groups'], params: NameParams, response: Group, auth: 'admin' }),
   deleteGroup: route({ method: 'DELETE', path: '/v1/groups/:name', summary: 'Delete a VM group (its VMs stay where they are)', tags: ['groups'], params: NameParams, response: Group, auth: 'admin' }),
   changeGroupMembers: route({ method: 'POST', path: '/v1/groups/:name/members', summary: 'Add VMs to a group and remove VMs from it', tags: ['groups'], params: NameParams, body: GroupMembersRequest, response: Group, auth: 'admin' }),
+  listResourcePools: route({ method: 'GET', path: '/v1/resource-pools', summary: 'List resource pools with their reservation, limit, shares and use', tags: ['resource-pools'], response: Type.Array(ResourcePool), auth: 'admin' }),
+  createResourcePool: route({ method: 'POST', path: '/v1/resource-pools', summary: 'Create a resource pool (reservation, limit and shares for CPU and memory; optionally in a top-level parent); refused when the reservations do not fit', tags: ['resource-pools'], body: CreateResourcePoolRequest, response: ResourcePool, auth: 'admin' }),
+  getResourcePool: route({ method: 'GET', path: '/v1/resource-pools/:name', summary: 'Show a resource pool: settings, use, VMs and child pools', tags: ['resource-pools'], params: NameParams, response: ResourcePool, auth: 'admin' }),
+  updateResourcePool: route({ method: 'PATCH', path: '/v1/resource-pools/:name', summary: 'Change a resource pool: the settings given change, those in remove go, the others keep their value', tags: ['resource-pools'], params: NameParams, body: UpdateResourcePoolRequest, response: ResourcePool, auth: 'admin' }),
+  deleteResourcePool: route({ method: 'DELETE', path: '/v1/resource-pools/:name', summary: 'Delete a resource pool (refused while it has VMs or child pools)', tags: ['resource-pools'], params: NameParams, response: ResourcePool, auth: 'admin' }),
   getPool: route({ method: 'GET', path: '/v1/pool', summary: 'The capacity of the pool: hosts by state; CPU and memory total, reserved, used and free over the Ready hosts', tags: ['pool'], response: Pool, auth: 'admin' }),
   getSnapshot: route({ method: 'GET', path: '/v1/snapshot', summary: 'The live cluster as a planner snapshot (hosts, VMs with their usage, migrations in flight, the automation policy); drover snapshot writes it', tags: ['planner'], response: ClusterSnapshotSchema, auth: 'admin' }),
   getAutomation: route({ method: 'GET', path: '/v1/automation', summary: 'The automation settings: balancer and power levels (off, recommend, automatic), pass interval, moves per pass', tags: ['automation'], response: AutomationSettings, auth: 'admin' }),
@@ -90,7 +97,7 @@ export const routes = {
   getJob: route({ method: 'GET', path: '/v1/jobs/:id', summary: 'Show a job', tags: ['jobs'], params: IdParams, response: Job, auth: 'admin' }),
   agentJoin: route({ method: 'POST', path: '/v1/agent/join', summary: 'A host agent joins with the join token', tags: ['agent'], body: JoinRequest, response: JoinResponse, auth: 'join' }),
   agentAssignments: route({ method: 'GET', path: '/v1/agent/assignments', summary: "The VMs this agent's host must run (long poll)", tags: ['agent'], query: AssignmentsQuery, response: AssignmentsResponse, auth: 'agent' }),
-  agentReport: route({ method: 'POST', path: '/v1/agent/report', summary: 'Observed state of the host and its VMs', tags: ['agent'], body: HostReport, response: Type.Object({ ok: Type.Boolean() }), auth: 'agent' }),
+  agentReport: route({ method: 'POST', path: '/v1/agent/report', summary: 'Observed state of the host and its VMs', tags: ['agent'], body: HostReport, response: Type.Object({ ok: Type.Boolean(), balloonAck: Type.Optional(BalloonAck) }), auth: 'agent' }),
 } as const;
 
 export type Routes = typeof routes;

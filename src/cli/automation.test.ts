@@ -5,7 +5,7 @@ import type { AutomationPass, AutomationSettings } from '../api/automation.js';
 import { FakeApi, reply, useFakeApi } from './test-support/fake-api.js';
 import { run } from './test-support/samples.js';
 
-const SETTINGS: AutomationSettings = { balance: 'recommend', power: 'off', intervalS: 300, maxMoves: 8, haFailures: 1 };
+const SETTINGS: AutomationSettings = { balance: 'recommend', power: 'off', grow: 'recommend', growAt: 0.85, intervalS: 300, maxMoves: 8, haFailures: 1 };
 const PASS: AutomationPass = {
   at: '2026-01-01T00:00:00.000Z', trigger: 'timer', balance: 'recommend', power: 'off',
   recommendations: [{
@@ -31,7 +31,7 @@ describe('drover automation and drover recommendations', () => {
   it('shows the settings', async () => {
     const r = await run(['automation', 'show'], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^balance:\s+recommend\npower:\s+off\ninterval:\s+300 s\nmax moves:\s+8\nha failures:\s+1\nupdated:\s+\(defaults\)\n$/);
+    expect(r.stdout).toMatch(/^balance:\s+recommend\npower:\s+off\ngrow:\s+recommend \(at 85% of a VM's vCPUs\)\ninterval:\s+300 s\nmax moves:\s+8\nha failures:\s+1\nupdated:\s+\(defaults\)\n$/);
   });
 
   it('sends only the options given, parsed, and prints the result', async () => {
@@ -43,6 +43,12 @@ describe('drover automation and drover recommendations', () => {
     expect(f.code, f.stderr).toBe(0);
     expect(api.requests.at(-1)?.body).toEqual({ haFailures: 2 });
     expect(f.stdout).toMatch(/ha failures:\s+2\n/);
+    const g = await run(['automation', 'set', '--grow', 'automatic', '--grow-at', '90%'], { env });
+    expect(g.code, g.stderr).toBe(0);
+    expect(api.requests.at(-1)?.body).toEqual({ grow: 'automatic', growAt: 0.9 });
+    expect(g.stdout).toMatch(/grow:\s+automatic \(at 90% of a VM's vCPUs\)\n/);
+    expect((await run(['automation', 'set', '--grow-at', '0.75'], { env })).code).toBe(0);
+    expect(api.requests.at(-1)?.body).toEqual({ growAt: 0.75 });
   });
 
   it('refuses a bad level or number before sending anything, naming the option (exit 2)', async () => {
@@ -54,6 +60,10 @@ describe('drover automation and drover recommendations', () => {
     expect(interval.stderr).toContain('--interval "5" is not a whole number from 10 to 86400');
     expect((await run(['automation', 'set', '--ha-failures', '11'], { env })).stderr).toContain('--ha-failures "11" is not a whole number from 0 to 10');
     expect((await run(['automation', 'set'], { env })).code).toBe(2);
+    const share = await run(['automation', 'set', '--grow-at', '30%'], { env });
+    expect(share.code).toBe(2);
+    expect(share.stderr).toBe('error: --grow-at "30%" is not a share from 50% to 100% (e.g. 85% or 0.85)\n  field: --grow-at\n  allowed: 50% to 100% (e.g. 85% or 0.85)\n');
+    expect((await run(['automation', 'set', '--grow', 'maybe'], { env })).code).toBe(2);
     expect(api.count()).toBe(0);
   });
 

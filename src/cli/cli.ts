@@ -11,6 +11,7 @@ import { jobCommand } from './commands/job.js';
 import { migrationCommand } from './commands/migration.js';
 import { planCommand, snapshotCommand } from './commands/plan.js';
 import { poolCommand } from './commands/pool.js';
+import { resourcePoolCommand } from './commands/resource-pool.js';
 import { simCommand } from './commands/sim.js';
 import { testbedCommand } from './commands/testbed.js';
 import { vmCommand } from './commands/vm.js';
@@ -52,6 +53,7 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(inheritSettings(migrationCommand(io), program));
   program.addCommand(inheritSettings(testbedCommand(io), program));
   program.addCommand(inheritSettings(poolCommand(io), program));
+  program.addCommand(inheritSettings(resourcePoolCommand(io), program));
   program.addCommand(inheritSettings(simCommand(io), program));
   program.addCommand(inheritSettings(planCommand(io), program));
   program.addCommand(inheritSettings(snapshotCommand(io), program));

@@ -9,6 +9,7 @@ import { parseSize, MiB } from '../core/units.js';
 import { VM_LIMITS } from '../core/vm-limits.js';
 import { UsageError } from './output.js';
 import { parseHaPriority, parseHostRules } from './parse-constraints.js';
+import { parseCreateLimits, type LimitFlags } from './parse-limits.js';
 
 export type PortSpec = NonNullable<CreateVmRequest['ports']>[number];
 
@@ -80,12 +81,20 @@ export function parseName(text: string, what = 'NAME'): string {
   return text;
 }
 
+/** Where a host agent puts VM cgroups (agent flag --cgroups). */
+export type CgroupsFlag = 'root' | 'own' | 'off';
+
+export function parseCgroups(text: string, option = '--cgroups'): CgroupsFlag {
+  if (text === 'root' || text === 'own' || text === 'off') return text;
+  throw new UsageError(`${option} "${text}" is not a place for VM cgroups`, option, 'root, own or off');
+}
+
 /** Commander's collector for a repeatable option. */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-export interface CreateOptions {
+export interface CreateOptions extends LimitFlags {
   image: string;
   cpus?: string;
   memory?: string;
@@ -101,6 +110,8 @@ export interface CreateOptions {
   haPriority?: string;
   hostRule?: string[];
   group?: string[];
+  /** --resource-pool NAME */
+  resourcePool?: string;
 }
 
 export function buildCreateRequest(name: string, o: CreateOptions): CreateVmRequest {
@@ -122,6 +133,9 @@ export function buildCreateRequest(name: string, o: CreateOptions): CreateVmRequ
   if (o.haPriority !== undefined) req.haPriority = parseHaPriority(o.haPriority);
   if (o.hostRule && o.hostRule.length > 0) req.hostRules = parseHostRules(o.hostRule);
   if (o.group && o.group.length > 0) req.groups = [...new Set(o.group.map((g) => parseName(g, '--group')))];
+  if (o.resourcePool !== undefined) req.resourcePool = parseName(o.resourcePool, '--resource-pool');
+  const limits = parseCreateLimits(o);
+  if (limits) req.limits = limits;
   return req;
 }
 

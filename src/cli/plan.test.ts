@@ -88,7 +88,7 @@ describe('drover plan (offline) and drover snapshot', () => {
   it('refuses an unknown goal or host, exit 2', async () => {
     const goal = await offline(['plan', '--snapshot', 'cluster.json', '--goal', 'shuffle']);
     expect(goal.code).toBe(2);
-    expect(goal.stderr).toBe('error: unknown goal "shuffle"\n  field: --goal\n  allowed: place, balance, consolidate, ha-restart or evacuate:HOST\n');
+    expect(goal.stderr).toBe('error: unknown goal "shuffle"\n  field: --goal\n  allowed: place, balance, consolidate, grow, ha-restart or evacuate:HOST\n');
     const host = await offline(['plan', '--snapshot', 'cluster.json', '--goal', 'evacuate:h9']);
     expect(host.code).toBe(2);
     expect(host.stderr).toContain('the snapshot has no host "h9"');

@@ -1,10 +1,22 @@
 // What each agent must run. The revision of a host's assignments is the store
 // revision at which this controller first saw them in their current form, so
 // an agent's long poll with `since` = that revision waits for a real change.
-import type { AssignmentsResponse } from '../api/agent-protocol.js';
+import type { AssignmentsResponse, VmAssignment } from '../api/agent-protocol.js';
+import { sharesToWeight } from '../core/resource-pools.js';
 import { ShutdownError, WaitTimeoutError } from './change-feed.js';
 import type { ControllerState } from './state.js';
 import { assignmentsFor } from './migration-assign.js';
+import { KIND, type ResourcePoolRecord } from './records.js';
+
+/** Each VM of a pool with CPU shares gets the pool's name and weight (the host makes a cgroup level of it). */
+export function withPoolShares(vms: VmAssignment[], pools: readonly ResourcePoolRecord[]): VmAssignment[] {
+  if (pools.length === 0) return vms;
+  const shares = new Map(pools.filter((p) => p.cpu.shares !== undefined).map((p) => [p.name, sharesToWeight(p.cpu.shares)]));
+  return vms.map((a) => {
+    const weight = a.spec.resourcePool === undefined ? undefined : shares.get(a.spec.resourcePool);
+    return weight === undefined ? a : { ...a, resourcePool: { name: a.spec.resourcePool!, cpuWeight: weight } };
+  });
+}
 
 export class Assignments {
   private readonly seen = new Map<string, { json: string; revision: number }>();
@@ -14,7 +26,8 @@ export class Assignments {
   constructor(private readonly state: ControllerState) {}
 
   async current(hostId: string): Promise<AssignmentsResponse> {
-    const vms = assignmentsFor(hostId, (await this.state.listVms()).map((v) => v.data));
+    const [records, pools] = await Promise.all([this.state.listVms(), this.state.store.list<ResourcePoolRecord>(KIND.resourcePool)]);
+    const vms = withPoolShares(assignmentsFor(hostId, records.map((v) => v.data)), pools.map((p) => p.data));
     const json = JSON.stringify(vms);
     let known = this.seen.get(hostId);
     if (!known || known.json !== json) {

@@ -5,14 +5,14 @@ import type { HostInventory } from '../api/resources.js';
 import { validateSnapshot } from '../core/planner/index.js';
 import { buildClusterSnapshot, type VmUsage } from './cluster-snapshot.js';
 import { LiveState } from './live-state.js';
-import type { HostRecord, MigrationRecord, VmMigrationState, VmRecord, VolumeRecord } from './records.js';
+import type { HostRecord, JobRecord, MigrationRecord, VmMigrationState, VmRecord, VolumeRecord } from './records.js';
 
 const at = '2026-01-01T00:00:00.000Z';
 const inventory: HostInventory = { hostname: 'x', cpus: 4, memoryMiB: 8192, kvm: false, qemuVersion: '7.2.0', freeDiskBytes: 1e10, agentVersion: 't' };
 const host = (id: string, state: HostRecord['state'], inv: HostInventory | null = inventory): HostRecord => ({
   id, name: `n-${id}`, state, agentUrl: 'http://127.0.0.1:1', createdAt: at, credentialHash: '', credentialGeneration: 1, ...(inv ? { inventory: inv } : {}),
 });
-const spec = { image: 'tiny', cpus: 2, maxCpus: 4, memoryMiB: 1024, maxMemoryMiB: 2048, volumes: [], ports: [], mac: '52:54:00:00:00:01' };
+const spec = { image: 'tiny', cpus: 2, maxCpus: 2, memoryMiB: 1024, maxMemoryMiB: 2048, volumes: [], ports: [], mac: '52:54:00:00:00:01' };
 const vm = (id: string, hostId: string | null, over: Partial<VmRecord> = {}): VmRecord => ({
   id, name: `vm-${id}`, spec, phase: 'Running', intent: 'running', hostId, epoch: 1, rebootSeq: 0, forceStop: false, createdAt: at, updatedAt: at, ...over,
 });
@@ -25,6 +25,28 @@ const migration = (id: string, vmId: string, state: MigrationRecord['state'], up
 });
 const volume = (id: string, vmId: string, pool: VolumeRecord['pool'], actualSizeBytes: number): VolumeRecord => ({
   id, vmId, hostId: 'h1', pool, role: 'boot', path: `/p/${id}`, format: 'qcow2', virtualSizeBytes: 2 ** 30, actualSizeBytes,
+});
+
+describe('the live cluster snapshot for goal grow', () => {
+  const job = (id: string, vmId: string, state: JobRecord['state'], updatedAt: string, kind = 'vm.resize'): JobRecord => ({
+    id, kind, target: vmId, state, steps: [], params: { vmId }, createdAt: at, updatedAt,
+  });
+  it('carries maxCpus when a VM can grow, and when it was last resized (a resize running counts as now)', () => {
+    const nowMs = Date.parse('2026-01-01T01:00:00.000Z');
+    const s = buildClusterSnapshot({
+      nowMs, hosts: [host('h1', 'Ready')], migrations: [], volumes: [], usage: () => ({}),
+      vms: [vm('a', 'h1', { spec: { ...spec, maxCpus: 4 } }), vm('b', 'h1', { spec: { ...spec, maxCpus: 4 } }), vm('c', 'h1')],
+      jobs: [
+        job('j1', 'a', 'succeeded', '2026-01-01T00:10:00.000Z'), job('j2', 'a', 'rolled-back', '2026-01-01T00:20:00.000Z'),
+        job('j3', 'b', 'running', '2026-01-01T00:00:05.000Z'), job('j4', 'c', 'succeeded', '2026-01-01T00:30:00.000Z', 'vm.migrate'),
+      ],
+    });
+    expect(s.vms.map((v) => [v.id, v.maxCpus, v.lastResizedAtMs])).toEqual([
+      ['a', 4, Date.parse('2026-01-01T00:20:00.000Z')],
+      ['b', 4, nowMs],
+      ['c', undefined, undefined],
+    ]);
+  });
 });
 
 describe('the live cluster snapshot', () => {

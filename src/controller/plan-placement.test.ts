@@ -80,4 +80,15 @@ describe('placement by the planner', () => {
     expect(s.hosts.map((h) => h.labels)).toEqual([{ 'drover.internal/eligible-0': 'yes' }, undefined, { 'drover.internal/eligible-0': 'yes' }]);
     expect(s.vms.map((v) => v.hostRules)).toEqual([[{ labels: { 'drover.internal/eligible-0': 'yes' }, strength: 'must' }], [{ labels: { 'drover.internal/eligible-0': 'yes' }, strength: 'must' }], undefined]);
   });
+
+  it('judges a new VM by its resource pool, never a VM that moves (here in a pool over its limit)', () => {
+    const pooled = (id: string, hostId: string) => ({ ...vm(id, hostId, 1024), spec: { ...vm(id, hostId, 1024).spec, resourcePool: 'gold' } });
+    const pools = [{ name: 'gold', cpu: {}, memory: { limitMiB: 512 }, createdAt: at, updatedAt: at }];
+    const base = buildClusterSnapshot({ hosts: [host('a', 4096), host('b', 4096)], vms: [pooled('x', 'a')], pools, migrations: [], volumes: [], usage: () => ({}), nowMs: 0 });
+    expect(base.pools).toEqual([{ id: 'gold', memory: { limitMiB: 512 } }]);
+    const r = placeOne(base, fresh({ pool: 'gold' }), new Map());
+    expect('why' in r && r.why.constraints).toEqual(['pool-limit']);
+    expect('why' in r && r.why.text).toMatch(/memory limit of resource pool gold \(512 MiB\)/);
+    expect(placeOne(base, { ...base.vms[0]! }, new Map([['a', 'its current host']]))).toEqual({ hostId: 'b' });
+  });
 });

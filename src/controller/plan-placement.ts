@@ -65,7 +65,8 @@ function allocationOnly(v: SnapshotVm): SnapshotVm {
  * (by allocation: placement spreads what VMs were promised, not what they
  * use now), the subject off any host, in the groups it names, and only
  * hosts not excluded for it. HA admission for `failures` host failures
- * (0: none; a new HA VM is placed with F, ha/admission.ts).
+ * (0: none; a new HA VM is placed with F, ha/admission.ts). Resource pools
+ * judge a new VM only (docs/resource-pools.md).
  */
 export function placementSnapshot(base: ClusterSnapshot, subject: SnapshotVm, excluded: Exclusions, failures = 0): ClusterSnapshot {
   const mine = new Set(subject.groups ?? []);
@@ -75,6 +76,8 @@ export function placementSnapshot(base: ClusterSnapshot, subject: SnapshotVm, ex
   const s: ClusterSnapshot = { ...base, vms, policy: { ...base.policy, failures, placement: 'spread' } };
   if (groups.length > 0) s.groups = groups;
   else delete s.groups;
+  // A VM that holds resources and moves changes no resource pool's use: pools only judge new VMs.
+  if (base.vms.some((v) => v.id === subject.id && v.host !== null)) delete s.pools;
   return withExclusions(s, new Map([[subject.id, excluded]]));
 }
 

@@ -7,6 +7,7 @@ import type { Migration, MigrationReportState, MigrationStrategy } from '../api/
 import type { Host, Image, Job, Vm, Volume } from '../api/resources.js';
 import type { BuildImageRequest, ImportImageRequest } from '../api/requests.js';
 import type { AppliedLimits } from '../api/limits.js';
+import type { PoolCpuSchema, PoolMemorySchema } from '../api/resource-pools.js';
 
 export const KIND = {
   vm: 'vm',
@@ -22,6 +23,8 @@ export const KIND = {
   automation: 'automation',
   /** VM groups (affinity, anti-affinity), by name. */
   group: 'group',
+  /** Resource pools (docs/resource-pools.md), by name. */
+  resourcePool: 'resource-pool',
   /** A host's BMC (power fencing, drover host power), by host id; apart from the host record so the sealed password is never listed with hosts. */
   hostPower: 'host-power',
 } as const;
@@ -126,6 +129,16 @@ export interface GroupRecord {
   kind: 'affinity' | 'anti-affinity';
   strength: 'must' | 'should';
   vmIds: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A resource pool as stored; its VMs name it in spec.resourcePool. */
+export interface ResourcePoolRecord {
+  name: string;
+  parent?: string;
+  cpu: PoolCpuSchema;
+  memory: PoolMemorySchema;
   createdAt: string;
   updatedAt: string;
 }

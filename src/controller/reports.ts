@@ -2,8 +2,10 @@
 // the observed state mapped to a phase. Everything a report changes is
 // written in one commit; per-report churn (stats, last seen) stays in memory.
 import type { HostReport, VmReport } from '../api/agent-protocol.js';
+import type { BalloonAck, BalloonDecisionsReport } from '../api/balloon.js';
 import type { CommitOp } from '../store/store.js';
 import type { Assignments } from './assignments.js';
+import { BalloonEvents } from './balloon-events.js';
 import { hostStateEvent, migrationProgressEvent, vmPhaseEvent, type EventDraft } from './events.js';
 import { afterStaleReport, clearHostDown, staleOn } from './ha/vm-marks.js';
 import { hostStateOnReport } from './host-liveness.js';
@@ -15,13 +17,16 @@ import { applyMigrationReport, liveOf } from './migration-reports.js';
 import { applyVmReport, vmChanged } from './vm-observe.js';
 
 export class Reports {
+  private readonly balloon = new BalloonEvents();
+
   constructor(
     private readonly state: ControllerState,
     private readonly live: LiveState,
     private readonly assignments: Assignments,
   ) {}
 
-  async accept(hostId: string, report: HostReport): Promise<void> {
+  /** Takes the report; the answer acknowledges the balloon decisions it carried. */
+  async accept(hostId: string, report: HostReport): Promise<BalloonAck | undefined> {
     const now = Date.now();
     this.live.lastSeen.set(hostId, now);
     this.live.lastSeenMono.set(hostId, performance.now());
@@ -31,6 +36,16 @@ export class Reports {
     if (report.inventory?.forwardAddress) this.live.forwardAddresses.set(hostId, report.inventory.forwardAddress);
     this.live.recordStats(hostId, new Map(report.vms.flatMap((v) => (v.stats ? [[v.id, v.stats] as const] : []))), now);
     await retryOnConflict(() => this.commitReport(hostId, report));
+    return report.balloon ? this.publishBalloon(hostId, report.balloon) : undefined;
+  }
+
+  /** The balloon decisions not published yet become events, after the report's own (docs/memory.md). */
+  private async publishBalloon(hostId: string, decisions: BalloonDecisionsReport): Promise<BalloonAck> {
+    const host = (await this.state.getHost(hostId))?.data.name ?? hostId;
+    const vms = new Map((await this.state.listVms()).map((v) => [v.id, v.data.name]));
+    const { events, ack } = this.balloon.take({ hostId, host, vm: (id) => vms.get(id) }, decisions);
+    for (const e of events) this.state.events.publish(e);
+    return ack;
   }
 
   private async commitReport(hostId: string, report: HostReport): Promise<void> {

@@ -137,8 +137,8 @@ function clusterHandlers(ctx: ControllerContext): Omit<Handlers, VmRoutes | Auto
     agentJoin: async ({ body }) => joinHost(ctx, body),
     agentAssignments: async ({ query, request }) => ctx.assignments.poll(hostIdOf(request), query?.since, query?.waitMs ?? 0, ctx.stopping),
     agentReport: async ({ body, request }) => {
-      await ctx.reports.accept(hostIdOf(request), body);
-      return { ok: true };
+      const balloonAck = await ctx.reports.accept(hostIdOf(request), body);
+      return { ok: true, ...(balloonAck ? { balloonAck } : {}) };
     },
   };
 }

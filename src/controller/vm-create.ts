@@ -22,10 +22,11 @@ import { haFailures } from './ha/admission.js';
 import { haProblem } from './ha/restart.js';
 import { placeOne } from './plan-placement.js';
 import { findPortClash } from './placement.js';
-import { KIND, nowIso, type GroupRecord, type HostRecord, type ImageRecord, type JobRecord, type VmRecord } from './records.js';
+import { KIND, nowIso, type GroupRecord, type HostRecord, type ImageRecord, type JobRecord, type ResourcePoolRecord, type VmRecord } from './records.js';
 import { createOp, putOp, retryOnConflict, type Versioned } from './state.js';
 import { constraintSpec, groupsToJoin, placementError } from './vm-constraints.js';
 import { checkedLimits } from './vm-limits.js';
+import { checkPoolAdmission, listPoolRecords, mustFindPool, sizeText } from './pool-admission.js';
 import { hostsForNetwork, networkProblem, resolveNetwork } from './vm-network.js';
 
 const NEW_VM_ID = '(new VM)';
@@ -39,6 +40,9 @@ async function createOnce(ctx: ControllerContext, req: CreateVmRequest): Promise
   if (await state.store.get(KIND.vmName, req.name)) throw new ApiError(ErrorCode.conflict, `a VM named "${req.name}" already exists; choose another name`, 'name');
   const constraints = constraintSpec(req);
   const limits = req.limits ? checkedLimits(req.limits, { cpus: req.cpus ?? 1, memoryMiB: req.memoryMiB ?? 256 }) : undefined;
+  const pool = req.resourcePool !== undefined ? await mustFindPool(ctx, req.resourcePool, 'resourcePool') : undefined;
+  const size = { cpus: req.cpus ?? 1, memoryMiB: req.memoryMiB ?? 256 };
+  if (req.start !== false) await checkPoolAdmission(ctx, { ...size, resourcePool: req.resourcePool }, `creating VM ${req.name} (${sizeText(size.cpus, size.memoryMiB)})`);
   const [vms, hosts, groups] = await Promise.all([state.listVms().then((l) => l.map((v) => v.data)), state.listHosts().then((l) => l.map((h) => h.data)), state.listGroups()]);
   const joins = groupsToJoin(groups, req.groups);
   const ready = hosts.filter((h) => h.state === 'Ready');
@@ -51,21 +55,23 @@ async function createOnce(ctx: ControllerContext, req: CreateVmRequest): Promise
   const ha = (h: HostRecord) => (constraints.ha ? haProblem(ctx.live.haReports.get(h.id)) : undefined);
   const fit = candidates.filter((h) => !ha(h));
   if (fit.length === 0) throw new ApiError(ErrorCode.unavailable, `no Ready host that can run the VM can fence itself, so none may run an HA VM (${candidates.map((h) => `${h.name}: ${ha(h)}`).join('; ')})`, 'ha');
-  const host = placeNewVm({ hosts, vms, groups: groups.map((g) => g.data) }, fit, req, constraints, failures, (h) => ha(h) ?? exclusionOf(h, image, req, network));
+  const pools = (await listPoolRecords(ctx)).map((p) => p.data);
+  const host = placeNewVm({ hosts, vms, groups: groups.map((g) => g.data), pools }, fit, req, constraints, failures, (h) => ha(h) ?? exclusionOf(h, image, req, network));
   const sizes = checkSizes(req, host);
   const ports = normalizePorts(req.ports ?? []);
   await checkPorts(ctx, host, ports, vms);
-  const spec = { ...buildSpec(req, image, sizes, ports), ...(network ? { network } : {}), ...constraints, ...(limits && Object.keys(limits).length ? { limits } : {}) };
-  return commitNewVm(ctx, req, spec, host, joins);
+  const spec = { ...buildSpec(req, image, sizes, ports), ...(network ? { network } : {}), ...constraints, ...(limits && Object.keys(limits).length ? { limits } : {}), ...(pool ? { resourcePool: pool.id } : {}) };
+  return commitNewVm(ctx, req, spec, host, joins, pool);
 }
 
 /** The planner's host for the new VM among the candidates, under its host rules and groups. */
-function placeNewVm(records: { hosts: HostRecord[]; vms: VmRecord[]; groups: GroupRecord[] }, candidates: HostRecord[], req: CreateVmRequest, constraints: Pick<VmSpec, 'ha' | 'haPriority' | 'hostRules'>, failures: number, why: (h: HostRecord) => string): HostRecord {
+function placeNewVm(records: { hosts: HostRecord[]; vms: VmRecord[]; groups: GroupRecord[]; pools: ResourcePoolRecord[] }, candidates: HostRecord[], req: CreateVmRequest, constraints: Pick<VmSpec, 'ha' | 'haPriority' | 'hostRules'>, failures: number, why: (h: HostRecord) => string): HostRecord {
   const base = buildClusterSnapshot({ ...records, migrations: [], volumes: [], usage: () => ({}), nowMs: Date.now() });
   const ids = new Set(candidates.map((h) => h.id));
   const excluded = new Map(records.hosts.filter((h) => h.state === 'Ready' && !ids.has(h.id)).map((h) => [h.id, why(h)]));
   const subject = withConstraints({ id: NEW_VM_ID, name: req.name, cpus: req.cpus ?? 1, memoryMiB: req.memoryMiB ?? 256, host: null }, constraints);
   if (req.groups?.length) subject.groups = [...new Set(req.groups)];
+  if (req.resourcePool !== undefined && req.start !== false) subject.pool = req.resourcePool;
   const placed = placeOne(base, subject, excluded, failures);
   if ('why' in placed) throw placementError(placed.why, 'the VM', failures);
   return candidates.find((h) => h.id === placed.hostId)!;
@@ -149,7 +155,7 @@ export function randomMac(): string {
   return ['52', '54', '00', ...[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
-async function commitNewVm(ctx: ControllerContext, req: CreateVmRequest, spec: ReturnType<typeof buildSpec> & Partial<VmSpec>, host: HostRecord, joins: Versioned<GroupRecord>[]): Promise<{ vm: VmRecord; job: JobRecord }> {
+async function commitNewVm(ctx: ControllerContext, req: CreateVmRequest, spec: ReturnType<typeof buildSpec> & Partial<VmSpec>, host: HostRecord, joins: Versioned<GroupRecord>[], pool?: Versioned<ResourcePoolRecord>): Promise<{ vm: VmRecord; job: JobRecord }> {
   const id = randomBytes(8).toString('hex');
   const { bootBytes, ...rest } = spec;
   const volumes: VmSpec['volumes'] = [{ id: `${id}-boot`, role: 'boot', sizeBytes: bootBytes, backingImage: spec.image }];
@@ -161,6 +167,8 @@ async function commitNewVm(ctx: ControllerContext, req: CreateVmRequest, spec: R
   };
   const job = ctx.runner.newJob('vm.create', req.name, { vmId: id, start: req.start !== false });
   const groupOps = joins.map((g) => putOp(KIND.group, g.id, { ...g.data, vmIds: [...g.data.vmIds, id], updatedAt: at }, g.rev));
+  // The pool's record is written back unchanged: a concurrent delete of the pool loses its compare-and-swap (or this one does).
+  if (pool) groupOps.push(putOp(KIND.resourcePool, pool.id, pool.data, pool.rev));
   try {
     await ctx.state.commit(
       [createOp(KIND.vmName, req.name, { vmId: id }), createOp(KIND.vm, id, vm), createOp(KIND.job, job.id, job), ...groupOps],

@@ -1,12 +1,14 @@
 // Start, stop, reboot, pause, resume and delete requests: legal only in the
 // phases the core phase machine allows (else 409 and nothing changes); each
 // becomes a job that writes the desired state and waits for the agent. A
-// start of a stopped HA VM passes HA admission first (ha/admission.ts).
+// start of a stopped HA VM passes HA admission first (ha/admission.ts), and
+// every start passes resource pool admission (pool-admission.ts).
 import { ApiError, ErrorCode } from '../api/errors.js';
 import type { Vm } from '../api/resources.js';
 import type { VmRequest } from '../core/phase.js';
 import type { ControllerContext } from './context.js';
 import { checkStartHa } from './ha/admission.js';
+import { checkStartPool } from './pool-admission.js';
 import { vmRequestTransition } from './job-kinds/vm-steps.js';
 import type { LiveState } from './live-state.js';
 import { KIND, type JobParams, type JobRecord, type VmRecord } from './records.js';
@@ -34,6 +36,7 @@ export async function requestVmOp(ctx: ControllerContext, nameOrId: string, requ
   const t = vmRequestTransition(vm, request);
   if (!t.ok) throw new ApiError(ErrorCode.conflict, t.reason);
   if (request === 'start') await checkStartHa(ctx, vm);
+  if (request === 'start') await checkStartPool(ctx, vm);
   const job = ctx.runner.newJob(JOB_OF[request], vm.name, { ...params, vmId: vm.id });
   await ctx.state.commit([createOp(KIND.job, job.id, job)]);
   ctx.runner.start(job);

@@ -4,7 +4,8 @@
 // spec, the host agent plugs or unplugs vCPUs and virtio-mem memory, and the
 // job waits until the agent reports them plugged. When the host lacks room
 // and `migrate` is set, the job first live-migrates the VM to a host that has
-// it. A stopped VM just takes its new size at the next start.
+// it. A stopped VM just takes its new size at the next start. A live grow
+// passes resource pool admission (pool-admission.ts).
 import { ApiError, ErrorCode } from '../api/errors.js';
 import type { ResizeVmRequest } from '../api/requests.js';
 import type { Vm } from '../api/resources.js';
@@ -19,6 +20,7 @@ import { chooseTarget, clusterView } from './migration-start.js';
 import { KIND, type HostRecord, type JobRecord, type VmRecord } from './records.js';
 import { createOp } from './state.js';
 import { mustFindVm, toApiVm } from './vm-ops.js';
+import { checkGrowPool } from './pool-admission.js';
 
 /** The phases in which a VM can take a new size: live while its QEMU runs, in its spec while it is stopped. */
 const RESIZABLE = ['Running', 'Paused', 'Stopped', 'Failed'] as const;
@@ -82,6 +84,7 @@ export async function requestResize(ctx: ControllerContext, name: string, req: R
     throw new ApiError(ErrorCode.invalid, `VM ${vm.name} fits on its host; it is resized where it runs (drop --migrate/--to, or move it with \`drover vm migrate\`)`, 'migrate', 'only when the host lacks room');
   }
   const size = { cpus: req.cpus ?? vm.spec.cpus, memoryMiB: req.memoryMiB ?? vm.spec.memoryMiB };
+  await checkGrowPool(ctx, vm, size);
   const job = ctx.runner.newJob('vm.resize', vm.name, { vmId: vm.id, resize: size, resizeFrom: { cpus: vm.spec.cpus, memoryMiB: vm.spec.memoryMiB }, ...(migrateTo ? { resizeMigrateTo: migrateTo } : {}) });
   await ctx.state.commit([createOp(KIND.job, job.id, job)]);
   ctx.runner.start(job);

@@ -1,7 +1,9 @@
 // Per-VM CPU and memory limits through cgroups, v1 (one hierarchy per
 // controller) or v2 (the unified hierarchy). Each VM gets a group
 // <parent>/drover/vm-<id> in every hierarchy that holds cpu, memory (and, on
-// v1, cpuacct for its usage counter), and QEMU's pid is moved into it.
+// v1, cpuacct for its usage counter), and QEMU's pid is moved into it; a VM
+// of a resource pool with CPU shares goes one level down, to
+// <parent>/drover/pool-<name>/vm-<id> (cgroup-pools.ts).
 // applyVmLimits writes the whole desired state each time: a limit left out is
 // reset to unlimited, so calling it again is how limits change live.
 import fs from 'node:fs';
@@ -9,8 +11,10 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CgroupError, checkVmId, limitsFromV1, limitsFromV2, statField, v1Files, v2Files, validateVmLimits, type LimitsInForce, type VmLimits } from './cgroup-limits.js';
+import { poolDirName, poolDirOf, poolWeightFile, removePoolDirIfEmpty, type PoolGroup } from './cgroup-pools.js';
 
 export * from './cgroup-limits.js';
+export type { PoolGroup } from './cgroup-pools.js';
 
 const MiB = 1024 ** 2;
 
@@ -122,10 +126,11 @@ function ownPath(procCgroup: string, version: 1 | 2, controller: string, m: Moun
   return m.root !== '/' && own.startsWith(m.root) ? own.slice(m.root.length) || '/' : own;
 }
 
-/** The VM's group directories: cpu, memory and (v1, when mounted) cpuacct; equal paths on v2. */
-export function vmCgroupDirs(layout: CgroupLayout, vmId: string): { cpu: string; memory: string; cpuacct?: string } {
+/** The VM's group directories (below its pool's group when it has one): cpu, memory and (v1, when mounted) cpuacct; equal paths on v2. */
+export function vmCgroupDirs(layout: CgroupLayout, vmId: string, pool?: string): { cpu: string; memory: string; cpuacct?: string } {
   checkVmId(vmId);
-  const at = (parent: string) => path.join(parent, layout.group, `vm-${vmId}`);
+  const level = pool === undefined ? [] : [poolDirName(pool)];
+  const at = (parent: string) => path.join(parent, layout.group, ...level, `vm-${vmId}`);
   const { cpu, memory, cpuacct } = layout.parents;
   return { cpu: at(cpu), memory: at(memory), ...(cpuacct ? { cpuacct: at(cpuacct) } : {}) };
 }
@@ -136,21 +141,28 @@ export function vmCgroupDirs(layout: CgroupLayout, vmId: string): { cpu: string;
  * charged before the move stays with its old group, so call this right after
  * QEMU starts, before the guest touches its RAM.
  */
-export async function applyVmLimits(layout: CgroupLayout, vmId: string, pid: number, limits: VmLimits): Promise<void> {
+export async function applyVmLimits(layout: CgroupLayout, vmId: string, pid: number, limits: VmLimits, pool?: PoolGroup): Promise<void> {
   validateVmLimits(limits);
   if (!Number.isInteger(pid) || pid <= 0) throw new CgroupError(`pid: must be a positive integer, not ${pid}`, 'pid');
-  const dirs = vmCgroupDirs(layout, vmId);
+  const dirs = vmCgroupDirs(layout, vmId, pool?.name);
+  const weight = pool ? poolWeightFile(layout.version, pool.cpuWeight) : undefined;
   await refuseShrinkBelowUsage(layout, dirs.memory, limits);
   if (layout.version === 2) {
     const parent = layout.parents.cpu;
     await enableControllers(parent);
     await fsp.mkdir(path.join(parent, layout.group), { recursive: true });
     await enableControllers(path.join(parent, layout.group));
+    if (weight) {
+      await fsp.mkdir(poolDirOf(dirs.cpu), { recursive: true });
+      await enableControllers(poolDirOf(dirs.cpu));
+      await writeControl(poolDirOf(dirs.cpu), ...weight);
+    }
     await fsp.mkdir(dirs.cpu, { recursive: true });
     for (const [file, value] of v2Files(limits)) await writeControl(dirs.cpu, file, value);
   } else {
     const files = v1Files(limits);
     for (const dir of new Set(Object.values(dirs))) await fsp.mkdir(dir, { recursive: true });
+    if (weight) await writeControl(poolDirOf(dirs.cpu), ...weight);
     for (const [file, value] of files.cpu) await writeControl(dirs.cpu, file, value);
     for (const [file, value] of files.memory) await writeControl(dirs.memory, file, value);
   }
@@ -203,8 +215,8 @@ export interface VmCgroupState {
 }
 
 /** The limits in force and the usage of the VM's group; null when it has none. */
-export async function readVmCgroup(layout: CgroupLayout, vmId: string): Promise<VmCgroupState | null> {
-  const dirs = vmCgroupDirs(layout, vmId);
+export async function readVmCgroup(layout: CgroupLayout, vmId: string, pool?: string): Promise<VmCgroupState | null> {
+  const dirs = vmCgroupDirs(layout, vmId, pool);
   if (!fs.existsSync(dirs.cpu)) return null;
   const read = async (dir: string, ...files: string[]) => Promise.all(files.map((f) => fsp.readFile(path.join(dir, f), 'utf8')));
   const [procs = ''] = await read(dirs.cpu, 'cgroup.procs');
@@ -246,8 +258,8 @@ export interface RemoveOptions {
  * Removes the VM's groups, once QEMU has exited. Groups that still hold
  * processes fail with their pids, unless `evict`. A missing group is fine.
  */
-export async function removeVmCgroup(layout: CgroupLayout, vmId: string, opts: RemoveOptions = {}): Promise<void> {
-  const dirs = vmCgroupDirs(layout, vmId);
+export async function removeVmCgroup(layout: CgroupLayout, vmId: string, opts: RemoveOptions = {}, pool?: string): Promise<void> {
+  const dirs = vmCgroupDirs(layout, vmId, pool);
   // Where cpu and cpuacct share a hierarchy, their groups are one directory.
   const byDir = new Map((['cpu', 'memory', 'cpuacct'] as const).flatMap((c) => (dirs[c] && layout.parents[c] ? [[dirs[c], layout.parents[c]] as const] : [])));
   const groups = [...byDir].filter(([dir]) => fs.existsSync(dir)).map(([dir, parent]) => ({ dir, parent, pids: readText(path.join(dir, 'cgroup.procs')).split('\n').filter(Boolean) }));
@@ -256,6 +268,7 @@ export async function removeVmCgroup(layout: CgroupLayout, vmId: string, opts: R
   for (const g of groups) {
     for (const pid of g.pids) await writeControl(g.parent, 'cgroup.procs', pid).catch(ignoreGone);
     await rmdirWhenEmpty(g.dir);
+    if (pool !== undefined) await removePoolDirIfEmpty(poolDirOf(g.dir));
   }
 }
 

@@ -2,12 +2,12 @@
 // file, QMP on a unix socket, guest port 80 forwarded to a free 127.0.0.1 port.
 // Run directly (`npx tsx src/image/boot-check.ts [imagesDir]`) to build, boot and probe once.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, createConnection } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { detectHostCaps } from '../qemu/caps.js';
 import { imageDir, type ImageManifest } from './manifest.js';
 import { runCommand } from './run-command.js';
 
@@ -57,9 +57,8 @@ export async function freePort(): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function qemuArgs(o: BootOptions, dir: string, files: { boot: string; data?: string; serial: string; qmp: string }, port: number): string[] {
+function qemuArgs(o: BootOptions, dir: string, files: { boot: string; data?: string; serial: string; qmp: string }, port: number, kvm: boolean): string[] {
   const image = (f: string | undefined): string => path.join(imageDir(o.imagesDir, o.image.name), f ?? '');
-  const kvm = existsSync('/dev/kvm');
   const cmdline = `${o.image.cmdline ?? 'console=ttyS0'} drover.hostname=${o.hostname ?? 'tiny'}${o.extraCmdline ? ` ${o.extraCmdline}` : ''}`;
   if ([dir, image('')].some((p) => p.includes(','))) throw new Error(`paths must not contain commas: ${dir}`);
   const args = ['-machine', 'q35', '-accel', kvm ? 'kvm' : 'tcg', '-cpu', kvm ? 'host' : 'max'];
@@ -91,7 +90,9 @@ export async function bootGuest(o: BootOptions): Promise<BootedGuest> {
   await runCommand('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', o.image.diskFormat ?? 'qcow2', files.boot]);
   if (files.data) await runCommand('qemu-img', ['create', '-q', '-f', 'raw', files.data, `${o.dataDiskMiB}M`]);
   const port = await freePort();
-  const child = spawn('qemu-system-x86_64', qemuArgs(o, workDir, files, port), { stdio: ['ignore', 'ignore', 'pipe'] });
+  // KVM only where a test boot showed it runs guests (src/qemu/kvm-check.ts).
+  const { kvm } = await detectHostCaps({ kernels: [path.join(imageDir(o.imagesDir, o.image.name), o.image.kernel ?? '')] });
+  const child = spawn('qemu-system-x86_64', qemuArgs(o, workDir, files, port, kvm), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
   let exited = false;

@@ -1,10 +1,13 @@
-// What this host's QEMU can do: binary, version, KVM, seccomp sandbox,
-// balloon free page reporting, O_DIRECT per directory. Probed once, cached.
+// What this host's QEMU can do: binary, version, KVM (tested with a boot,
+// kvm-check.ts), seccomp sandbox, balloon free page reporting, O_DIRECT per
+// directory. Probed once, cached; an untested KVM is tested once a kernel
+// to boot is given.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SANDBOX_OPTION } from './args.js';
+import { kvmVerdict } from './kvm-check.js';
 import type { HostCapsResolved } from './vm-spec.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
@@ -19,30 +22,45 @@ export class QemuMissingError extends Error {
 
 let cached: Promise<HostCapsResolved> | undefined;
 
-/** Probes the host once; later calls share the result. `refresh` probes again. */
-export function detectHostCaps(opts: { refresh?: boolean } = {}): Promise<HostCapsResolved> {
+/**
+ * Probes the host once; later calls share the result. `refresh` probes again.
+ * `kernels`: guest kernels to test KVM with; a KVM not tested yet is tested
+ * with them (the cached object changes in place, so holders see it).
+ */
+export function detectHostCaps(opts: { refresh?: boolean; kernels?: readonly string[] } = {}): Promise<HostCapsResolved> {
   if (!cached || opts.refresh) {
-    const probe = probeHostCaps(process.env['PATH'] ?? '');
+    const probe = probeHostCaps(process.env['PATH'] ?? '', opts.kernels ?? []);
     cached = probe;
     // A failed probe (QEMU not installed yet) is retried on the next call.
     probe.catch(() => {
       if (cached === probe) cached = undefined;
     });
+    return probe;
   }
-  return cached;
+  const kernels = opts.kernels ?? [];
+  return cached.then(async (caps) => {
+    if (caps.kvmFinal === false && kernels.length > 0) Object.assign(caps, await kvmFields(caps.qemuBinary, kernels));
+    return caps;
+  });
 }
 
-export async function probeHostCaps(pathEnv: string): Promise<HostCapsResolved> {
+async function kvmFields(qemuBinary: string, kernels: readonly string[]): Promise<Pick<HostCapsResolved, 'kvm' | 'kvmReason' | 'kvmFinal'>> {
+  const v = await kvmVerdict(qemuBinary, kvmUsable(), kernels);
+  return { kvm: v.kvm, kvmReason: v.reason, kvmFinal: v.final };
+}
+
+export async function probeHostCaps(pathEnv: string, kernels: readonly string[] = []): Promise<HostCapsResolved> {
   const qemuBinary = findOnPath(QEMU_BINARY, pathEnv);
   if (!qemuBinary) throw new QemuMissingError();
-  const [qemuVersion, sandbox, balloonFreePageReporting] = await Promise.all([
+  const [qemuVersion, sandbox, balloonFreePageReporting, kvm] = await Promise.all([
     probeVersion(qemuBinary),
     probeSandbox(qemuBinary),
     probeBalloonFreePageReporting(qemuBinary),
+    kvmFields(qemuBinary, kernels),
   ]);
   const odirectByDir = new Map<string, boolean>();
   return {
-    kvm: kvmUsable(),
+    ...kvm,
     sandbox,
     qemuBinary,
     qemuVersion,

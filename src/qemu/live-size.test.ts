@@ -34,7 +34,7 @@ async function fakeQemu(state: { sockets: number[]; pluggedMiB: number; requeste
 describe('readLiveSize', () => {
   it('counts plugged vCPUs and adds what virtio-mem plugged to the boot memory', async () => {
     const { qmp } = await fakeQemu({ sockets: [0, 2], pluggedMiB: 128, requestedMiB: 512 });
-    expect(await readLiveSize(qmp)).toEqual({ cpus: 2, bootMemoryMiB: 256, virtioMem: true, memoryMiB: 384, requestedMemoryMiB: 768, sockets: [0, 2] });
+    expect(await readLiveSize(qmp)).toEqual({ cpus: 2, bootMemoryMiB: 256, virtioMem: true, memoryMiB: 384, requestedMemoryMiB: 768, sockets: [0, 2], cpuType: 'max-x86_64-cpu' });
   });
 
   it('says so when the QEMU has no virtio-mem device', async () => {

@@ -20,6 +20,8 @@ export interface LiveSize {
   requestedMemoryMiB: number;
   /** Sockets with a vCPU plugged (0 is the boot vCPU). */
   sockets: number[];
+  /** The CPU device type this QEMU hot-plugs (e.g. max-x86_64-cpu): it follows the accelerator it was started with. */
+  cpuType?: string;
 }
 
 /** QAPI MemoryInfo of query-memory-size-summary: boot memory and what memory devices (virtio-mem here) have plugged. */
@@ -37,7 +39,8 @@ export async function readLiveSize(qmp: QmpClient, timeoutMs = 2000): Promise<Li
   const plugged = Math.round((memory['plugged-memory'] ?? 0) / MiB);
   // A QEMU started without room above its boot memory has no virtio-mem device.
   const requested = await qmp.execute<number>('qom-get', { path: VIRTIO_MEM_PATH, property: 'requested-size' }, opts).then((b) => Math.round(b / MiB), () => null);
-  return { cpus: sockets.length, bootMemoryMiB: boot, virtioMem: requested !== null, memoryMiB: boot + plugged, requestedMemoryMiB: boot + (requested ?? 0), sockets };
+  const cpuType = cpus[0]?.type;
+  return { cpus: sockets.length, bootMemoryMiB: boot, virtioMem: requested !== null, memoryMiB: boot + plugged, requestedMemoryMiB: boot + (requested ?? 0), sockets, ...(cpuType ? { cpuType } : {}) };
 }
 
 export interface SizeChange {
@@ -54,7 +57,9 @@ export interface SizeChange {
 export async function applySize(qmp: QmpClient, cpuModel: string, live: LiveSize, want: { cpus: number; memoryMiB: number }): Promise<SizeChange> {
   const sent: string[] = [];
   if (want.cpus !== live.cpus) {
-    const cmds = want.cpus > live.cpus ? addCpus(cpuModel, live.sockets, want.cpus - live.cpus) : removeCpus(live.sockets, live.cpus - want.cpus);
+    // The running QEMU's own CPU type wins: the host may have switched accelerator since it started.
+    const model = live.cpuType?.replace(/-x86_64-cpu$/, '') ?? cpuModel;
+    const cmds = want.cpus > live.cpus ? addCpus(model, live.sockets, want.cpus - live.cpus) : removeCpus(live.sockets, live.cpus - want.cpus);
     for (const c of cmds) {
       await qmp.execute(c.execute, c.arguments);
       sent.push(`${c.execute} ${String(c.arguments.id)}`);

@@ -56,6 +56,10 @@ export interface HostCaps {
 
 /** HostCaps plus what detectHostCaps probed about this QEMU binary. */
 export interface HostCapsResolved extends HostCaps {
+  /** Why KVM is used or not (src/qemu/kvm-check.ts). */
+  kvmReason?: string;
+  /** False while KVM could not be tested yet (no guest kernel): detectHostCaps with kernels tests it then. */
+  kvmFinal?: boolean;
   /** virtio-balloon-pci has the free-page-reporting property (QEMU >= 5.1). */
   balloonFreePageReporting: boolean;
 }

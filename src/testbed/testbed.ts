@@ -28,6 +28,8 @@ export interface TestbedOptions {
   image?: boolean;
   /** Memory each agent holds back for its host (agent --reserve-memory, MiB); default 0. */
   reserveMemoryMiB?: number;
+  /** Where each agent puts VM cgroups (agent --cgroups); default the agent's (root). */
+  cgroups?: 'root' | 'own' | 'off';
   env?: Record<string, string>;
   onProgress?: (line: string) => void;
 }
@@ -57,6 +59,8 @@ export interface TestbedState {
   env: Record<string, string>;
   /** Agent --reserve-memory (MiB), also on restarts; absent: 0. */
   reserveMemoryMiB?: number;
+  /** Agent --cgroups, also on restarts; absent: the agent's default. */
+  cgroups?: 'root' | 'own' | 'off';
 }
 
 const STATE_FILE = 'testbed.json';
@@ -114,6 +118,7 @@ async function bringUp(o: TestbedOptions, tag: string, dir: string, say: (l: str
     controller: { pidFile: path.join(dir, 'controller', 'controller.pid'), logFile: path.join(dir, 'controller', 'controller.log'), stateDir: path.join(dir, 'controller') },
     env: { DROVER_HOME: dir, ...o.env },
     ...(o.reserveMemoryMiB ? { reserveMemoryMiB: o.reserveMemoryMiB } : {}),
+    ...(o.cgroups ? { cgroups: o.cgroups } : {}),
   };
   fs.mkdirSync(state.sharedDir, { recursive: true });
   fs.mkdirSync(state.controller.stateDir, { recursive: true });
@@ -153,7 +158,7 @@ export async function startHost(state: TestbedState, name: string): Promise<numb
   const joinToken = fs.readFileSync(path.join(state.controller.stateDir, 'join-token'), 'utf8').trim();
   const args = ['--controller', state.url, '--name', h.name, '--state-dir', h.dir, '--images-dir', state.imagesDir, '--stop-grace-ms', '5000',
     '--shared-pool', state.sharedDir, '--forward-address', h.address, ...(h.ns ? ['--listen', `${h.address}:0`, '--bridge', HOST_BRIDGE] : []),
-    ...(state.reserveMemoryMiB ? ['--reserve-memory', String(state.reserveMemoryMiB)] : [])];
+    ...(state.reserveMemoryMiB ? ['--reserve-memory', String(state.reserveMemoryMiB)] : []), ...(state.cgroups ? ['--cgroups', state.cgroups] : [])];
   fs.mkdirSync(h.dir, { recursive: true });
   const offset = fs.existsSync(h.logFile) ? fs.statSync(h.logFile).size : 0;
   const pid = startDaemon({ entry: 'src/agent/main.ts', args, env: { ...state.env, DROVER_JOIN_TOKEN: joinToken }, logFile: h.logFile, pidFile: h.pidFile, ...(h.ns ? { netns: h.ns } : {}) });

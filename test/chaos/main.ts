@@ -6,7 +6,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { newResult, printTable, writeResult, type BenchResult } from '../../bench/report.js';
-import { REPO } from '../harness.js';
+import { detectHostCaps } from '../../src/qemu/caps.js';
+import { testKernels } from '../../src/qemu/kvm-check.js';
+import { IMAGES_DIR, REPO } from '../harness.js';
 import { FAULT_NAMES, type FaultName } from './faults.js';
 import { runChaos, type ChaosSummary } from './run.js';
 
@@ -26,7 +28,11 @@ const program = new Command('chaos')
   .option('--cycle', 'take the faults in turn instead of at random')
   .option('--no-results', 'do not write bench/results/chaos.json (a short run that is no measurement)');
 
+/** Whether guests run under KVM here (set at start, for the results file). */
+let kvm = false;
+
 async function main(): Promise<void> {
+  kvm = (await detectHostCaps({ kernels: testKernels(IMAGES_DIR) })).kvm;
   const o = program.parse().opts<{ rounds: number; seed?: number; hosts: number; vms: number; fault?: FaultName[]; cycle?: boolean; results: boolean }>();
   const seed = o.seed ?? Date.now() % 1_000_000;
   const netns = process.getuid?.() === 0;
@@ -55,7 +61,7 @@ async function main(): Promise<void> {
 
 /** bench/results/chaos.json: the summary's numbers (written after every round; `final` false marks a run still going or cut short). */
 function toResult(s: ChaosSummary, o: { rounds: number; hosts: number; vms: number }, final: boolean): BenchResult {
-  const r = newResult('chaos');
+  const r = newResult('chaos', kvm);
   const note = `${s.mode} testbed, ${o.hosts} hosts, ${o.vms} HA guests, seed ${s.seed}; faults ${Object.entries(s.faults).map(([k, n]) => `${k} ${n}`).join(', ')}${final ? '' : `; ${s.rounds} of ${o.rounds} rounds so far`}`;
   r.metrics['rounds'] = { value: s.rounds, unit: 'rounds', note };
   r.metrics['violations'] = { value: s.violations.length, unit: 'violations', note: 'two QEMUs of one VM, an acknowledged write lost, a VM not running again; must be 0' };

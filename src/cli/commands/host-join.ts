@@ -11,8 +11,9 @@ import { checkName } from '../../core/names.js';
 import { action, type Ctx } from '../context.js';
 import { writeLine, type CliIo } from '../io.js';
 import { printJson, UsageError } from '../output.js';
+import { parseCgroups } from '../parse.js';
 
-interface JoinOptions {
+export interface JoinOptions {
   joinToken?: string;
   sharedPool?: string;
   bridge?: string;
@@ -23,6 +24,7 @@ interface JoinOptions {
   reserveMemory?: string;
   ksm?: boolean;
   balloon?: boolean;
+  cgroups?: string;
 }
 
 export function registerHostJoin(host: Command, io: CliIo): void {
@@ -39,7 +41,8 @@ export function registerHostJoin(host: Command, io: CliIo): void {
     .option('--reserve-cpus <n>', 'CPUs held back for this host itself, never given to VMs (default 0)')
     .option('--reserve-memory <MiB>', 'memory held back for this host itself (hypervisor, page cache, daemons); production: 1024-2048 or more (default 0)')
     .option('--ksm', 'turn on Kernel Samepage Merging on this host (root)')
-    .option('--balloon', 'automatic balloon (experimental; docs/memory.md)')
+    .option('--balloon', 'automatic balloon: take memory from idle guests when the host runs short (docs/memory.md)')
+    .option('--cgroups <where>', "where VM CPU and memory limits go: root (default: groups at the cgroup root), own (below the agent's own cgroup: containers, delegated or confined hosts) or off (docs/operations.md)")
     .action(action(io, joinHost));
 }
 
@@ -53,20 +56,14 @@ async function joinHost(ctx: Ctx, o: JoinOptions, name: string): Promise<void> {
   const bad = checkName(name);
   if (bad) throw new UsageError(`NAME: ${bad}`, 'NAME');
   const client = ctx.client();
-  const token = o.joinToken ?? (await client.call('getJoinToken')).token;
   const dir = o.stateDir ?? path.join(droverHome(), 'agents', name);
+  const args = agentArgs(client.opts.baseUrl, name, dir, o);
+  const token = o.joinToken ?? (await client.call('getJoinToken')).token;
   const pidFile = path.join(dir, 'agent.pid');
   const logFile = path.join(dir, 'agent.log');
   const running = readPid(pidFile);
   if (running && isAlive(running)) throw new UsageError(`an agent for ${name} already runs here (pid ${running}); its log: ${logFile}`, 'NAME');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const args = ['--controller', client.opts.baseUrl, '--name', name, '--state-dir', dir];
-  for (const [flag, value] of [['--shared-pool', o.sharedPool], ['--bridge', o.bridge], ['--forward-address', o.forwardAddress], ['--listen', o.listen],
-    ['--reserve-cpus', o.reserveCpus], ['--reserve-memory', o.reserveMemory]] as const) {
-    if (value !== undefined) args.push(flag, value);
-  }
-  if (o.ksm) args.push('--ksm');
-  if (o.balloon) args.push('--balloon');
   const offset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
   const pid = startDaemon({ entry: 'src/agent/main.ts', args, env: { DROVER_JOIN_TOKEN: token }, logFile, pidFile });
   writeLine(ctx.io.stderr, `==> started the agent (pid ${pid}, log ${logFile})`);
@@ -78,6 +75,19 @@ async function joinHost(ctx: Ctx, o: JoinOptions, name: string): Promise<void> {
   const host = o.joinToken ? await waitReady(ctx, hostId).catch(() => undefined) : await waitReady(ctx, hostId);
   if (ctx.json) return printJson(ctx.io.stdout, host ?? { id: hostId, name });
   writeLine(ctx.io.stdout, `Host ${name} joined (id ${hostId})${host ? ` and is ${host.state}` : ''}. Stop it with: kill ${pid}   (its VMs keep running)`);
+}
+
+/** The agent's command line for `drover host join` (its flags checked first: a bad one is a UsageError before anything starts). */
+export function agentArgs(controllerUrl: string, name: string, dir: string, o: JoinOptions): string[] {
+  if (o.cgroups !== undefined) parseCgroups(o.cgroups);
+  const args = ['--controller', controllerUrl, '--name', name, '--state-dir', dir];
+  for (const [flag, value] of [['--shared-pool', o.sharedPool], ['--bridge', o.bridge], ['--forward-address', o.forwardAddress], ['--listen', o.listen],
+    ['--reserve-cpus', o.reserveCpus], ['--reserve-memory', o.reserveMemory], ['--cgroups', o.cgroups]] as const) {
+    if (value !== undefined) args.push(flag, value);
+  }
+  if (o.ksm) args.push('--ksm');
+  if (o.balloon) args.push('--balloon');
+  return args;
 }
 
 async function waitReady(ctx: Ctx, hostId: string) {

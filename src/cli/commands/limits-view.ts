@@ -14,7 +14,7 @@ export function appliedLines(a: AppliedLimits | undefined): string[] {
   if (!a) return [];
   const lines: string[] = [];
   const c = a.cgroup;
-  if (c) lines.push(`cgroup v${c.version}: CPU weight ${c.cpuWeight}, CPU cap ${c.cpuLimitCores === undefined ? 'none' : `${c.cpuLimitCores} core${c.cpuLimitCores === 1 ? '' : 's'}`}, memory cap ${c.memoryLimitMiB === undefined ? 'none' : `${c.memoryLimitMiB} MiB`}`);
+  if (c) lines.push(`cgroup v${c.version}: CPU weight ${c.cpuWeight}, CPU cap ${c.cpuLimitCores === undefined ? 'none' : `${c.cpuLimitCores} core${c.cpuLimitCores === 1 ? '' : 's'}`}, memory cap ${c.memoryLimitMiB === undefined ? 'none' : `${c.memoryLimitMiB} MiB`}${c.pool ? `, in pool group ${c.pool}` : ''}`);
   for (const d of a.disks ?? []) lines.push(`disk ${d.id}: read ${iops(d.readIops)}, ${rate(d.readBytesPerSec)}; write ${iops(d.writeIops)}, ${rate(d.writeBytesPerSec)}`);
   for (const p of a.problems ?? []) lines.push(`not applied: ${p}`);
   return lines;

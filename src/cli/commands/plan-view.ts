@@ -19,6 +19,8 @@ function cells(a: PlanAction): [string, string, string, string] {
       return ['standby', '-', a.host, '-'];
     case 'power-on':
       return [a.atMs === undefined ? 'power-on' : `power-on at ${new Date(a.atMs).toISOString()}`, '-', '-', a.host];
+    case 'resize':
+      return [`resize to ${a.cpus} vCPUs`, a.vm, a.host, '-'];
   }
 }
 

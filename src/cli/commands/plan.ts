@@ -10,7 +10,7 @@ import { writeLine, type CliIo } from '../io.js';
 import { printJson, UsageError } from '../output.js';
 import { renderPlan } from './plan-view.js';
 
-const GOALS = 'place, balance, consolidate, ha-restart or evacuate:HOST';
+const GOALS = 'place, balance, consolidate, grow, ha-restart or evacuate:HOST';
 
 interface PlanOpts {
   snapshot: string;
@@ -36,7 +36,7 @@ export function snapshotCommand(io: CliIo): Command {
 }
 
 export function parseGoal(text: string, s: ClusterSnapshot): PlanGoal {
-  if (text === 'place' || text === 'balance' || text === 'consolidate' || text === 'ha-restart') return text;
+  if (text === 'place' || text === 'balance' || text === 'consolidate' || text === 'grow' || text === 'ha-restart') return text;
   const m = /^evacuate:(.+)$/.exec(text);
   if (!m) throw new UsageError(`unknown goal "${text}"`, '--goal', GOALS);
   const key = m[1]!;

@@ -9,7 +9,7 @@ import { loadTestbed, readPid, testbedDir, testbedDown, testbedUp, type TestbedS
 import { action, type Ctx } from '../context.js';
 import { writeLine, type CliIo } from '../io.js';
 import { printJson, printTable, UsageError } from '../output.js';
-import { parseCount } from '../parse.js';
+import { parseCgroups, parseCount } from '../parse.js';
 
 interface Where {
   tag?: string;
@@ -25,6 +25,7 @@ export function testbedCommand(io: CliIo): Command {
     .option('--subnet <cidr>', 'with --netns: the fabric network', '10.77.0.0/16')
     .option('--port <port>', 'controller port (default: any free one)')
     .option('--reserve-memory <MiB>', 'memory each host agent holds back for its host (agent --reserve-memory; default 0)')
+    .option('--cgroups <where>', 'where each host agent puts VM cgroups for CPU and memory limits: root (default), own or off (agent --cgroups)')
     .action(action(io, up));
   where(tb.command('down').description('Stop every process of the testbed and remove its namespaces, links and directory'))
     .option('--keep', 'keep its directory (logs, state)')
@@ -40,14 +41,15 @@ export function testbedCommand(io: CliIo): Command {
   return tb;
 }
 
-async function up(ctx: Ctx, o: Where & { hosts: string; netns?: boolean; subnet: string; port?: string; reserveMemory?: string }): Promise<void> {
+async function up(ctx: Ctx, o: Where & { hosts: string; netns?: boolean; subnet: string; port?: string; reserveMemory?: string; cgroups?: string }): Promise<void> {
   const hosts = parseCount(o.hosts, '--hosts', 1, 32);
   const port = o.port === undefined ? undefined : parseCount(o.port, '--port', 1, 65535);
   // Every agent of the testbed runs on this machine: it must leave them some memory (the agents check it too).
   const reserveMemoryMiB = o.reserveMemory === undefined ? undefined : parseCount(o.reserveMemory, '--reserve-memory', 0, Math.floor(totalmem() / 2 ** 20) - 1);
+  const cgroups = o.cgroups === undefined ? undefined : parseCgroups(o.cgroups);
   const state = await testbedUp({
     hosts, netns: o.netns === true, ...(o.tag ? { tag: o.tag } : {}), ...(o.dir ? { dir: o.dir } : {}), subnet: o.subnet, ...(port ? { port } : {}),
-    ...(reserveMemoryMiB ? { reserveMemoryMiB } : {}), onProgress: (l) => writeLine(ctx.io.stderr, `==> ${l}`),
+    ...(reserveMemoryMiB ? { reserveMemoryMiB } : {}), ...(cgroups ? { cgroups } : {}), onProgress: (l) => writeLine(ctx.io.stderr, `==> ${l}`),
   });
   if (ctx.json) return printJson(ctx.io.stdout, summary(state));
   writeLine(ctx.io.stdout, [

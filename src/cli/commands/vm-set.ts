@@ -8,7 +8,7 @@ import { formatHostRule, labelsMatch } from '../../core/labels.js';
 import { action, type Ctx } from '../context.js';
 import { writeLine, type CliIo } from '../io.js';
 import { printJson, UsageError } from '../output.js';
-import { collect } from '../parse.js';
+import { collect, parseName } from '../parse.js';
 import { parseHaPriority, parseHostRules } from '../parse-constraints.js';
 import { haText, hostName, hostRulesText } from './vm-view.js';
 
@@ -17,9 +17,11 @@ export interface SetOptions {
   haPriority?: string;
   hostRule?: string[];
   clearHostRules?: boolean;
+  /** --resource-pool NAME sets it; --no-resource-pool makes it false. */
+  resourcePool?: string | false;
 }
 
-const SET_OPTIONS = '--ha, --no-ha, --ha-priority, --host-rule, --clear-host-rules';
+const SET_OPTIONS = '--ha, --no-ha, --ha-priority, --host-rule, --clear-host-rules, --resource-pool, --no-resource-pool';
 
 export function registerVmSet(vm: Command, io: CliIo): void {
   vm.command('set')
@@ -30,7 +32,9 @@ export function registerVmSet(vm: Command, io: CliIo): void {
     .option('--ha-priority <n>', 'HA restart priority, higher first (-1000 to 1000)')
     .option('--host-rule <rule>', 'replace its host rules with these: k=v[,k=v][:should] (must unless :should; repeatable)', collect)
     .option('--clear-host-rules', 'remove all its host rules')
-    .addHelpText('after', '\nExamples:\n  drover vm set web --ha --ha-priority 10\n  drover vm set web --host-rule zone=a --host-rule disk=ssd:should\n  drover vm set web --clear-host-rules')
+    .option('--resource-pool <pool>', 'move it into this resource pool')
+    .option('--no-resource-pool', 'take it out of its resource pool')
+    .addHelpText('after', '\nExamples:\n  drover vm set web --ha --ha-priority 10\n  drover vm set web --host-rule zone=a --host-rule disk=ssd:should\n  drover vm set web --clear-host-rules\n  drover vm set web --resource-pool gold')
     .action(action(io, setVm));
 }
 
@@ -42,6 +46,8 @@ export function buildUpdateRequest(o: SetOptions): UpdateVmRequest {
   if (o.hostRule?.length && o.clearHostRules) throw new UsageError('--host-rule and --clear-host-rules contradict each other (--host-rule already replaces the rules)', '--clear-host-rules', 'one of --host-rule, --clear-host-rules');
   if (o.hostRule?.length) body.hostRules = parseHostRules(o.hostRule);
   if (o.clearHostRules) body.hostRules = [];
+  if (o.resourcePool === false) body.resourcePool = null;
+  else if (o.resourcePool !== undefined) body.resourcePool = parseName(o.resourcePool, '--resource-pool');
   if (Object.keys(body).length === 0) throw new UsageError('nothing to change', '--ha', `at least one of ${SET_OPTIONS}`);
   return body;
 }
@@ -61,7 +67,7 @@ async function setVm(ctx: Ctx, o: SetOptions, name: string): Promise<void> {
   const vm = await ctx.client().call('updateVm', { params: { name }, body });
   if (ctx.json) return printJson(ctx.io.stdout, vm);
   const hosts = await ctx.client().call('listHosts');
-  writeLine(ctx.io.stdout, `VM ${vm.name} on ${hostName(vm, hosts) ?? 'no host'}: HA ${haText(vm)}; host rules ${hostRulesText(vm) ?? 'none'}`);
+  writeLine(ctx.io.stdout, `VM ${vm.name} on ${hostName(vm, hosts) ?? 'no host'}: HA ${haText(vm)}; host rules ${hostRulesText(vm) ?? 'none'}${vm.spec.resourcePool ? `; resource pool ${vm.spec.resourcePool}` : ''}`);
   const note = brokenRuleNote(vm, hosts);
   if (note) writeLine(ctx.io.stdout, note);
 }

@@ -96,6 +96,7 @@ export function renderVmDetails(vm: Vm, hosts: Host[], volumes: Volume[], now = 
     ['HA', haText(vm)],
     ['Host rules', hostRulesText(vm)],
     ['Groups', groupsText(vm, groups)],
+    ['Resource pool', vm.spec.resourcePool],
     ['Limits', formatLimits(vm.spec.limits)],
     ['In force', appliedLines(vm.appliedLimits).join('; ') || undefined],
     ['PID', vm.pid],

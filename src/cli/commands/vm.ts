@@ -14,7 +14,7 @@ import { registerVmMigrate } from './vm-migrate.js';
 import { registerVmSet } from './vm-set.js';
 import { registerVmResize } from './vm-resize.js';
 import { registerVmDevices } from './vm-devices.js';
-import { registerVmLimits } from './vm-limits.js';
+import { addLimitOptions, registerVmLimits } from './vm-limits.js';
 import { renderVmDetails, renderVmSummary, VM_COLUMNS, vmRow } from './vm-view.js';
 
 type Op = 'start' | 'stop' | 'reboot' | 'pause' | 'resume' | 'delete';
@@ -30,7 +30,7 @@ const OPS: Record<Op, { summary: string; title: string }> = {
 
 export function vmCommand(io: CliIo): Command {
   const vm = new Command('vm').description('Create, run and inspect virtual machines');
-  vm.command('create')
+  const create = vm.command('create')
     .description('Create a VM from an image (thin clone) and start it')
     .argument('<name>', "VM name: 1-63 lowercase letters, digits and '-'")
     .option('--image <name>', 'image to boot', 'tiny')
@@ -47,9 +47,11 @@ export function vmCommand(io: CliIo): Command {
     .option('--ha-priority <n>', 'HA restart priority, higher first (-1000 to 1000, default 0)')
     .option('--host-rule <rule>', 'run only on hosts with these labels: k=v[,k=v][:should] (must unless :should; repeatable)', collect)
     .option('--group <name>', 'join this VM group (affinity or anti-affinity; repeatable)', collect)
+    .option('--resource-pool <pool>', 'put it in this resource pool (drover resource-pool list)')
     .option('--no-start', 'create it stopped')
     .option('--no-wait', 'return once the job is accepted')
     .action(action(io, createVm));
+  addLimitOptions(create, false);
   vm.command('list').alias('ls').description('List VMs').action(action(io, listVms));
   vm.command('show').description('Show all of a VM (ports, volumes, stats, reason)').argument('<name>', 'VM name or id').action(action(io, showVm));
   for (const op of Object.keys(OPS) as Op[]) {

@@ -50,8 +50,8 @@ describe('automation: balancer and power loop', () => {
     events = [];
   });
 
-  it('has defaults: balance recommend, power off', async () => {
-    expect(await bed.client.call('getAutomation')).toEqual({ balance: 'recommend', power: 'off', intervalS: 300, maxMoves: 8, haFailures: 1 });
+  it('has defaults: balance and grow recommend, power off', async () => {
+    expect(await bed.client.call('getAutomation')).toEqual({ balance: 'recommend', power: 'off', grow: 'recommend', growAt: 0.85, intervalS: 300, maxMoves: 8, haFailures: 1 });
   });
 
   const refusals: Array<{ body: Record<string, unknown>; field: string; message: RegExp }> = [
@@ -59,6 +59,7 @@ describe('automation: balancer and power loop', () => {
     { body: { power: 'automatic', intervalS: 5 }, field: 'intervalS', message: /intervalS must be >= 10/ },
     { body: { maxMoves: 1000 }, field: 'maxMoves', message: /maxMoves must be <= 100/ },
     { body: { maxMoves: 1.5 }, field: 'maxMoves', message: /maxMoves must be an integer/ },
+    { body: { grow: 'automatic', growAt: 0.2 }, field: 'growAt', message: /growAt must be >= 0.5/ },
     { body: { balance: 'off', balanse: 'automatic' }, field: 'balanse', message: /balanse is not an automation setting/ },
   ];
   for (const r of refusals) {
@@ -73,11 +74,11 @@ describe('automation: balancer and power loop', () => {
   }
 
   it('off: a pass plans nothing, records nothing and moves nothing', async () => {
-    const s = await set({ balance: 'off', power: 'off' });
-    expect(s).toMatchObject({ balance: 'off', power: 'off', updatedAt: expect.any(String) });
-    expect(events.map((e) => e.message)).toEqual(['automation settings: balance recommend -> off']);
+    const s = await set({ balance: 'off', power: 'off', grow: 'off' });
+    expect(s).toMatchObject({ balance: 'off', power: 'off', grow: 'off', updatedAt: expect.any(String) });
+    expect(events.map((e) => e.message)).toEqual(['automation settings: balance recommend -> off, grow recommend -> off']);
     const p = await run();
-    expect(p).toMatchObject({ trigger: 'request', balance: 'off', power: 'off', skipped: 'balance and power automation are off', recommendations: [] });
+    expect(p).toMatchObject({ trigger: 'request', balance: 'off', power: 'off', grow: 'off', skipped: 'balance, power and grow automation are off', recommendations: [] });
     expect(decisions()).toEqual([]);
     expect(await migrations()).toEqual([]);
   });

@@ -1,7 +1,7 @@
 // Carries out one automatic decision through the same code paths people use:
 // a migration as `drover vm migrate VM --to HOST` starts it (its job queues
 // per host like any other), standby as `drover host standby`, a power-on as
-// `drover host activate`. Only the first wave runs in a pass (later waves
+// `drover host activate`, a resize as `drover vm resize VM --cpus N`. Only the first wave runs in a pass (later waves
 // depend on it; the next pass plans them again on the cluster as it is then).
 // Whatever changed since the snapshot is checked again first: the VM must
 // still be where the plan found it, and no host in Maintenance (or any state
@@ -10,6 +10,7 @@ import type { Recommendation } from '../../api/automation.js';
 import type { ControllerContext } from '../context.js';
 import { setHostState } from '../job-kinds/host-maintenance.js';
 import { startMigration } from '../migration-start.js';
+import { requestResize } from '../vm-resize.js';
 import { standbyHost } from '../host-standby.js';
 import type { HostRecord } from '../records.js';
 
@@ -35,6 +36,18 @@ async function migrate(ctx: ControllerContext, vmId: string, from: string, to: s
   // The plan keeps every must-constraint (VMs that must share a host move together, one migration each): only the run checks apply.
   const r = await startMigration(ctx, vm.id, { to }, { planned: true });
   return { state: 'started', migrationId: r.migration.id, jobId: r.job.id, detail: `migration ${r.migration.id} (job ${r.job.id}) started` };
+}
+
+async function resize(ctx: ControllerContext, vmId: string, hostId: string, cpus: number): Promise<Outcome> {
+  const vm = (await ctx.state.getVm(vmId))?.data;
+  if (!vm) return { state: 'skipped', detail: 'the VM no longer exists' };
+  if (vm.hostId !== hostId) return { state: 'skipped', detail: `${vm.name} is no longer on the host the plan grows it on` };
+  if (vm.spec.cpus >= cpus) return { state: 'skipped', detail: `${vm.name} has ${vm.spec.cpus} vCPUs already` };
+  const problem = hostProblem((await ctx.state.getHost(hostId))?.data, hostId, 'Ready');
+  if (problem) return { state: 'skipped', detail: problem };
+  // The same checks as a person's resize: maxima, the host's room; never a move (the plan moves it first when needed).
+  const r = await requestResize(ctx, vm.name, { cpus });
+  return { state: 'started', jobId: r.job.id, detail: `resize of ${vm.name} to ${cpus} vCPUs (job ${r.job.id}) started` };
 }
 
 async function standby(ctx: ControllerContext, hostId: string): Promise<Outcome> {
@@ -64,6 +77,8 @@ async function act(ctx: ControllerContext, r: Recommendation, nowMs: number): Pr
       return standby(ctx, a.host);
     case 'power-on':
       return powerOn(ctx, a.host, a.atMs, nowMs);
+    case 'resize':
+      return resize(ctx, a.vm, a.host, a.cpus);
     default:
       return { state: 'skipped', detail: `automation does not carry out ${a.kind} actions` };
   }

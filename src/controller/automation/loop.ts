@@ -101,10 +101,11 @@ export class AutomationLoop {
   private async pass(trigger: 'timer' | 'request'): Promise<AutomationPass> {
     const ctx = this.ctx();
     const settings = await loadSettings(ctx.state);
-    const base: AutomationPass = { at: nowIso(), trigger, balance: settings.balance, power: settings.power, recommendations: [], metrics: {} };
-    if (settings.balance === 'off' && settings.power === 'off') return (this.latest = { ...base, skipped: 'balance and power automation are off' });
+    const base: AutomationPass = { at: nowIso(), trigger, balance: settings.balance, power: settings.power, grow: settings.grow, recommendations: [], metrics: {} };
+    const levels = [settings.balance, settings.power, settings.grow];
+    if (levels.every((l) => l === 'off')) return (this.latest = { ...base, skipped: 'balance, power and grow automation are off' });
     // Recommendations change nothing: only a pass that may act waits for the previous one's migrations.
-    const acts = settings.balance === 'automatic' || settings.power === 'automatic';
+    const acts = levels.includes('automatic');
     const busy = acts ? await this.previousStillRunning() : [];
     if (busy.length > 0) return { ...base, skipped: `${busy.length} migration(s) the previous automatic pass started are still running (${busy.join(', ')}); no new pass until they end` };
     const nowMs = Date.now();

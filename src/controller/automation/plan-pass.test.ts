@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterSnapshot, SnapshotHost, SnapshotVm } from '../../core/planner/index.js';
 import { applyPlan, plan } from '../../core/planner/index.js';
-import { afterPowerPlan, planPass } from './plan-pass.js';
+import { afterPlan, planPass } from './plan-pass.js';
 
 const host = (id: string): SnapshotHost => ({ id, name: `n${id}`, cpus: 8, memoryMiB: 16384, state: 'ready' });
 const vm = (id: string, h: string, memoryUsageMiB: number): SnapshotVm => ({ id, name: `vm-${id}`, cpus: 1, memoryMiB: 4096, host: h, memoryUsageMiB, cpuUsage: 0 });
@@ -43,7 +43,7 @@ describe('an automation pass plan', () => {
       expect(power.actions.some((x) => x.action.kind === 'migrate' && x.action.vm === a.vm)).toBe(false);
     }
     // The balance part is legal on the cluster as the power plan leaves it.
-    const after = afterPowerPlan(s, power);
+    const after = afterPlan(s, power);
     expect(applyPlan(after, plan({ ...after, policy: { ...after.policy, balance: { automation: 'recommend' } } }, 'balance')).errors).toEqual([]);
   });
 
@@ -57,10 +57,25 @@ describe('an automation pass plan', () => {
 
   it('the cluster after a power plan: its moves in flight, its standby hosts asleep', () => {
     const power = plan(s, 'consolidate');
-    const after = afterPowerPlan(s, power);
+    const after = afterPlan(s, power);
     for (const a of power.actions) {
       if (a.action.kind === 'migrate') expect(after.vms.find((v) => v.id === (a.action as { vm: string }).vm)?.migratingTo).toBe(a.action.to);
       if (a.action.kind === 'standby') expect(after.hosts.find((h) => h.id === (a.action as { host: string }).host)?.state).toBe('standby');
     }
+  });
+
+  it('grow: a saturated VM is grown, the balancer plans on the cluster with it grown, and grow off plans none', () => {
+    // h1 holds a busy 1-vCPU VM that may grow to 4; h2 is empty.
+    const busy: ClusterSnapshot = {
+      nowMs: 1_000_000, hosts: [host('h1'), host('h2')], policy: { failures: 0 },
+      vms: [{ id: 'x', name: 'vm-x', cpus: 1, maxCpus: 4, memoryMiB: 1024, host: 'h1', cpuUsage: 1 }],
+    };
+    const p = planPass(busy, { balance: 'recommend', power: 'off', grow: 'automatic' });
+    expect(kinds(p)[0]).toEqual(['grow', 'automatic', 'grow vm-x to 2 vCPUs on nh1']);
+    expect(p.recommendations[0]!.reason).toBe('vm-x is busy on 1 of its 1 vCPU (at or above 85%); nh1 has room: grow it there to 2 vCPUs');
+    expect(p.metrics.grow).toMatchObject({ needy: 1, grown: 1 });
+    const after = afterPlan(busy, plan(busy, 'grow'));
+    expect(after.vms[0]).toMatchObject({ cpus: 2, cpuUsage: 1.4, lastResizedAtMs: 1_000_000 });
+    expect(planPass(busy, { balance: 'off', power: 'off' }).recommendations).toEqual([]);
   });
 });

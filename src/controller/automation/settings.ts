@@ -44,7 +44,7 @@ export async function updateSettings(state: ControllerState, update: AutomationS
   });
 }
 
-/** The planner policy the settings give: the balancer's level and moves per pass, the hosts' migration limit, and F for HA admission. */
+/** The planner policy the settings give: the balancer's level and moves per pass, the hosts' migration limit, F for HA admission, and when a VM is grown. */
 export function automationPolicy(s: AutomationSettings, migrationsPerHost: number): PlannerPolicy {
-  return { balance: { maxMoves: s.maxMoves, automation: s.balance }, migrationsPerHost, failures: s.haFailures };
+  return { balance: { maxMoves: s.maxMoves, automation: s.balance }, migrationsPerHost, failures: s.haFailures, grow: { cpuAt: s.growAt } };
 }

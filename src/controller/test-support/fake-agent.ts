@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { WebSocketServer } from 'ws';
 import type { AssignmentsResponse, ImageProgressLine, ImageReport, VmAssignment, VmReport } from '../../api/agent-protocol.js';
 import { AGENT_PATHS } from '../../api/agent-protocol.js';
+import type { BalloonAck, BalloonDecisionsReport } from '../../api/balloon.js';
 import { DroverClient } from '../../api/client.js';
 import type { HostInventory } from '../../api/resources.js';
 
@@ -32,6 +33,9 @@ export class FakeAgent {
   readonly override = new Map<string, Partial<VmReport>>();
   /** What it reports as its inventory (join and reports). */
   inventory: HostInventory = INVENTORY;
+  /** Balloon decisions every report carries (as a real agent's queue would), and the controller's last answer to them. */
+  balloon: BalloonDecisionsReport | undefined;
+  balloonAck: BalloonAck | undefined;
   private server: Server | undefined;
   private wss: WebSocketServer | undefined;
   private converging = false;
@@ -76,9 +80,12 @@ export class FakeAgent {
 
   report(vms: VmReport[] = []): Promise<void> {
     this.lastVms = vms;
-    const sent = this.sending.then(() => this.client().call('agentReport', { body: { inventory: this.inventory, vms, images: this.images } }));
+    const body = { inventory: this.inventory, vms, images: this.images, ...(this.balloon ? { balloon: this.balloon } : {}) };
+    const sent = this.sending.then(() => this.client().call('agentReport', { body }));
     this.sending = sent.then(() => undefined, () => undefined);
-    return sent.then(() => undefined);
+    return sent.then((r) => {
+      this.balloonAck = r.balloonAck;
+    });
   }
 
   /** Reports what it reported last every `everyMs` (the heartbeat HA failover judges silence by). */

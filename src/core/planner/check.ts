@@ -8,8 +8,9 @@
 // for restarts), waves respect per-host migration limits, and no VM in flight
 // (migratingTo, counted on both hosts) is moved. Must affinity is
 // checked on the final state (its VMs move one at a time).
+import { grownLoad } from './grow.js';
 import { resolvePolicy, type ResolvedPolicy } from './policy.js';
-import type { Plan } from './plan.js';
+import type { Plan, PlanAction } from './plan.js';
 import type { ClusterSnapshot, SnapshotHost, SnapshotVm } from './snapshot.js';
 
 export interface ApplyResult {
@@ -105,6 +106,18 @@ function haWorse(before: { cpu: number; mem: number }, after: { cpu: number; mem
   return after.cpu > Math.max(0, before.cpu) + EPS || after.mem > Math.max(0, before.mem) + EPS;
 }
 
+/** A live vCPU resize: the VM is where the action says, grows within its maxCpus, and still fits its host. */
+function resizeStep(s: ClusterSnapshot, act: Extract<PlanAction, { kind: 'resize' }>, p: ResolvedPolicy): ApplyResult {
+  const vm = s.vms.find((v) => v.id === act.vm);
+  if (!vm) return { snapshot: s, errors: [`resize ${act.vm}: no such VM`] };
+  const errors: string[] = [];
+  if (vm.host !== act.host) errors.push(`resize ${vm.id}: it is on ${vm.host}, not ${act.host}`);
+  if (act.cpus > (vm.maxCpus ?? vm.cpus)) errors.push(`resize ${vm.id}: ${act.cpus} vCPUs is above its maxCpus ${vm.maxCpus ?? vm.cpus}`);
+  const grown = { ...vm, cpus: act.cpus, cpuUsage: grownLoad(vm.cpuUsage ?? vm.cpus, act.cpus, p.growTargetUtil), lastResizedAtMs: s.nowMs ?? 0 };
+  errors.push(...placementErrors(withVm(s, vm.id, { host: null }), grown, act.host, p));
+  return { snapshot: withVm(s, vm.id, grown), errors };
+}
+
 /** Applies one action; returns the new state and its errors (HA admission aside). */
 function step(s: ClusterSnapshot, a: Plan['actions'][number], p: ResolvedPolicy): ApplyResult {
   const act = a.action;
@@ -116,6 +129,8 @@ function step(s: ClusterSnapshot, a: Plan['actions'][number], p: ResolvedPolicy)
     if (!h || h.state !== want) errors.push(`${act.kind} ${act.host}: host is ${h?.state ?? 'unknown'}, not ${want}`);
     if (act.kind === 'standby' && s.vms.some((v) => v.host === act.host || v.migratingTo === act.host)) errors.push(`standby ${act.host}: it still has VMs`);
     next = withHost(s, act.host, act.kind === 'power-on' ? 'ready' : 'standby');
+  } else if (act.kind === 'resize') {
+    return resizeStep(s, act, p);
   } else {
     const vm = s.vms.find((v) => v.id === act.vm);
     if (!vm) return { snapshot: s, errors: [`${act.kind} ${act.vm}: no such VM`] };

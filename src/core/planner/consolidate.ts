@@ -5,7 +5,9 @@
 //   - carry their VMs' load within (1 - headroom) of their physical CPU and memory,
 //   - satisfy every must-constraint and HA admission (deficits never worsen),
 //   - together offer (1 - headroom) * capacity >= the peak demand over the
-//     forecast lookahead, and number at least power.minHostsOn.
+//     forecast lookahead, and number at least power.minHostsOn,
+//   - keep the resource pools' reservations: physical capacity for the
+//     top-level reservations, and free room for the part not used yet (pools.ts).
 // A host that received VMs in the pass, or that relief touched or woke, is not emptied later (no VM moves twice),
 // nor one holding a VM still in its cooldown (no back and forth with the balancer),
 // nor one a live migration under way leaves or enters (migratingTo).
@@ -15,6 +17,7 @@ import { inCooldown } from './balance.js';
 import { haDeficit } from './ha.js';
 import type { ExplainedAction } from './plan.js';
 import { demandPeak, loadOnReady, type Demand } from './power.js';
+import type { PoolState } from './pools.js';
 import { relieve } from './relieve.js';
 
 interface Pass {
@@ -23,12 +26,26 @@ interface Pass {
   onCpu: number;
   onMem: number;
   on: number;
+  /** Physical CPU and memory of the hosts on, and what the pools need kept (null: no pools). */
+  physCpu: number;
+  physMem: number;
+  floor: ReturnType<PoolState['floor']> | null;
+}
+
+/** Whether the hosts left on without h still keep the pools' reservations. */
+function keepsReservations(ctx: Ctx, pass: Pass, h: number): boolean {
+  const { m } = ctx;
+  const f = pass.floor;
+  if (!f) return true;
+  const physOk = pass.physCpu - m.physCpu[h]! >= f.physical.cpu - 1e-6 && pass.physMem - m.physMem[h]! >= f.physical.memoryMiB - 1e-6;
+  return physOk && m.spareCpu - m.capCpu[h]! >= f.unused.cpu - 1e-6 && m.spareMem - m.capMem[h]! >= f.unused.memoryMiB - 1e-6;
 }
 
 function fits(ctx: Ctx, pass: Pass, h: number, peak: Demand): boolean {
   const { m } = ctx;
   const keep = 1 - m.policy.headroom;
   if (pass.on - 1 < Math.max(1, m.policy.minHostsOn)) return false;
+  if (!keepsReservations(ctx, pass, h)) return false;
   return pass.onCpu - keep * m.physCpu[h]! >= peak.cpu - 1e-6 && pass.onMem - keep * m.physMem[h]! >= peak.memoryMiB - 1e-6;
 }
 
@@ -96,7 +113,7 @@ export function consolidate(ctx: Ctx): { actions: ExplainedAction[]; standby: nu
   const keep = 1 - m.policy.headroom;
   const hostsOnBefore = countReady(ctx);
   const relief = relieve(ctx);
-  const pass: Pass = { actions: [...relief.actions], receivers: new Set(relief.touched), onCpu: 0, onMem: 0, on: 0 };
+  const pass: Pass = { actions: [...relief.actions], receivers: new Set(relief.touched), onCpu: 0, onMem: 0, on: 0, physCpu: 0, physMem: 0, floor: m.pools?.floor() ?? null };
   const ready: number[] = [];
   for (let h = 0; h < m.H; h++) {
     if (!m.ready[h]) continue;
@@ -104,6 +121,8 @@ export function consolidate(ctx: Ctx): { actions: ExplainedAction[]; standby: nu
     pass.on++;
     pass.onCpu += keep * m.physCpu[h]!;
     pass.onMem += keep * m.physMem[h]!;
+    pass.physCpu += m.physCpu[h]!;
+    pass.physMem += m.physMem[h]!;
   }
   const now = loadOnReady(m);
   const peak = demandPeak(m, now, m.policy.lookaheadMs);
@@ -117,6 +136,8 @@ export function consolidate(ctx: Ctx): { actions: ExplainedAction[]; standby: nu
     pass.on--;
     pass.onCpu -= keep * m.physCpu[h]!;
     pass.onMem -= keep * m.physMem[h]!;
+    pass.physCpu -= m.physCpu[h]!;
+    pass.physMem -= m.physMem[h]!;
     for (const a of done) pass.receivers.add(a.choice!.host);
     pass.actions.push(...moveActions(ctx, h, done), standbyAction(ctx, h, pass, peak));
     standby.push(h);

@@ -4,10 +4,11 @@
 // target are of the other VMs only.
 import { haAdmits, type HaView } from './ha.js';
 import type { Model } from './model.js';
+import type { PoolVerdict } from './pools.js';
 import type { SnapshotVm } from './snapshot.js';
 
 /** Checked in this order; the first that fails names the reason. */
-export const CONSTRAINTS = ['host-state', 'host-label', 'affinity', 'anti-affinity', 'memory', 'cpu', 'disk', 'headroom', 'ha-admission'] as const;
+export const CONSTRAINTS = ['host-state', 'pool-limit', 'pool-reservation', 'host-label', 'affinity', 'anti-affinity', 'memory', 'cpu', 'disk', 'headroom', 'ha-admission'] as const;
 export type Constraint = (typeof CONSTRAINTS)[number];
 
 type Rule = NonNullable<SnapshotVm['hostRules']>[number];
@@ -27,6 +28,8 @@ export interface Need {
   groups: Array<{ g: number; n: number }>;
   /** A must-anti-affinity group two members share: no host will do. */
   conflict: string | null;
+  /** Resource pool verdict of its VMs not placed yet, found once (pools.ts); undefined: not looked at yet. */
+  pool?: PoolVerdict | null;
 }
 
 export function needOf(m: Model, members: number[], conflict: string | null = null): Need {
@@ -78,6 +81,8 @@ function resourceViolation(m: Model, need: Need, h: number): Constraint | null {
 /** The first must-constraint that stops `need` on host h, or null when it may go there. */
 export function violation(m: Model, need: Need, h: number, ha: HaView): Constraint | null {
   if (!m.ready[h]) return 'host-state';
+  const pool = poolViolation(m, need);
+  if (pool) return pool.constraint;
   const labels = m.snapshot.hosts[h]!.labels;
   for (const r of need.must) if (!ruleMatches(labels, r)) return 'host-label';
   if (need.conflict !== null) return 'anti-affinity';
@@ -86,6 +91,16 @@ export function violation(m: Model, need: Need, h: number, ha: HaView): Constrai
   const r = resourceViolation(m, need, h);
   if (r) return r;
   return haAdmits(ha, m, h, need) ? null : 'ha-admission';
+}
+
+/** Whether the need's VMs not placed yet break a resource pool limit or reservation (the same on every host; found once per need). */
+export function poolViolation(m: Model, need: Need): PoolVerdict | null {
+  if (!m.pools) return null;
+  if (need.pool === undefined) {
+    const size = (v: number) => ({ cpu: m.cpu[v]!, memoryMiB: m.mem[v]! });
+    need.pool = m.pools.verdict(need, size, { cpu: m.spareCpu, memoryMiB: m.spareMem }, (v) => m.snapshot.vms[v]!.name ?? m.vmIds[v]!);
+  }
+  return need.pool;
 }
 
 /** Should-constraints broken on host h: unmatched host rules, anti-affine VMs beside, affine VMs elsewhere. */

@@ -2,7 +2,7 @@
 // hosts are grouped by the constraint that stopped the VM there (a host
 // class), so 10,000 hosts read as a few lines. Explanations are cached per VM
 // shape within one plan.
-import { violation, type Constraint, type Need } from './constraints.js';
+import { poolViolation, violation, type Constraint, type Need } from './constraints.js';
 import type { HaView } from './ha.js';
 import type { Model } from './model.js';
 import type { Unplaced } from './plan.js';
@@ -63,6 +63,9 @@ function detailOf(m: Model, need: Need, cls: HostClass, ha: HaView): string {
       return `needs ${need.cpu} vCPUs; these hosts have at most ${round(most((x) => m.capCpu[x]! - m.allocCpu[x]!))} free (CPU overcommit x${m.policy.overcommitCpu}${reservedNote(m, h, 'reservedCpus', (n) => `${n} CPU${n === 1 ? '' : 's'}`)})`;
     case 'disk':
       return `needs ${need.disk} GiB of local disk; these hosts have at most ${round(most((x) => m.capDisk[x]! - m.allocDisk[x]!))} GiB free`;
+    case 'pool-limit':
+    case 'pool-reservation':
+      return need.pool?.detail ?? 'a resource pool refuses it';
     case 'headroom':
       return `would load the host above ${round((m.loadLimit ?? 1) * 100)}% (headroom ${m.policy.headroom})`;
     case 'ha-admission':
@@ -77,7 +80,7 @@ export class Explainer {
 
   /** The host classes that stop `need` (its VMs detached from the model). */
   reasons(need: Need, ha: HaView): Reason[] {
-    const sig = JSON.stringify([need.mem, need.cpu, need.disk, need.cpuLoad, need.memLoad, need.nonHaMem, need.nonHaCpu, need.must, need.groups, need.conflict]);
+    const sig = JSON.stringify([need.mem, need.cpu, need.disk, need.cpuLoad, need.memLoad, need.nonHaMem, need.nonHaCpu, need.must, need.groups, need.conflict, poolViolation(this.m, need)?.detail]);
     const hit = this.cache.get(sig);
     if (hit) return hit;
     if (this.cache.size >= MAX_EXPLAINED) return [{ hosts: [], constraint: 'not-explained', detail: `only the first ${MAX_EXPLAINED} kinds of VM are explained in one plan`, hostCount: 0 }];

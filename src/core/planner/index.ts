@@ -6,6 +6,7 @@ import { balance } from './balance.js';
 import { consolidate } from './consolidate.js';
 import { newCtx, round, type Ctx } from './context.js';
 import { evacuate, findHost, haRestart } from './evacuate.js';
+import { grow } from './grow.js';
 import { haDeficit } from './ha.js';
 import { imbalance } from './imbalance.js';
 import { placeAll } from './place.js';
@@ -15,11 +16,12 @@ import { powerOns } from './power.js';
 import type { ClusterSnapshot } from './snapshot.js';
 import { assignWaves } from './waves.js';
 
-export type { ClusterSnapshot, ForecastPoint, PlannerPolicy, SnapshotGroup, SnapshotHost, SnapshotVm } from './snapshot.js';
+export type { ClusterSnapshot, ForecastPoint, PlannerPolicy, SnapshotGroup, SnapshotHost, SnapshotPool, SnapshotVm } from './snapshot.js';
 export type { ExplainedAction, Plan, PlanAction, PlanGoal, Unplaced } from './plan.js';
 export { applyPlan, checkState, haDeficits, type ApplyResult } from './check.js';
 export { validateSnapshot, SnapshotError } from './validate.js';
 export { resolvePolicy, DEFAULTS as POLICY_DEFAULTS } from './policy.js';
+export { grownLoad } from './grow.js';
 
 interface Outcome {
   actions: ExplainedAction[];
@@ -78,12 +80,13 @@ function run(snapshot: ClusterSnapshot, goal: PlanGoal, policy: ResolvedPolicy):
   }
   if (goal === 'balance') return { ctx, out: balance(ctx) };
   if (goal === 'ha-restart') return { ctx, out: haRestart(ctx) };
+  if (goal === 'grow') return { ctx, out: grow(ctx) };
   if (typeof goal === 'object' && goal !== null && typeof goal.evacuate === 'string') {
     const h = findHost(ctx, goal.evacuate);
     if (h === undefined) throw new Error(`evacuate: no host ${JSON.stringify(goal.evacuate)} in the snapshot`);
     return { ctx, out: evacuate(ctx, h) };
   }
-  throw new Error(`unknown planner goal ${JSON.stringify(goal)}; use place, balance, consolidate, ha-restart or { evacuate: HOST }`);
+  throw new Error(`unknown planner goal ${JSON.stringify(goal)}; use place, balance, consolidate, grow, ha-restart or { evacuate: HOST }`);
 }
 
 export function plan(snapshot: ClusterSnapshot, goal: PlanGoal): Plan {

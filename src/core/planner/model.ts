@@ -3,6 +3,7 @@
 // and the indexes (max trees) placement and HA admission read. Every goal
 // mutates one Model as it plans, and reads the snapshot only through it.
 import { MaxTree } from './max-tree.js';
+import { PoolState } from './pools.js';
 import type { ResolvedPolicy } from './policy.js';
 import type { ClusterSnapshot } from './snapshot.js';
 
@@ -72,6 +73,8 @@ export class Model {
   /** Free-memory indexes over subsets of hosts (those a label rule allows), kept in step with `fit`. */
   private readonly subIndexes: MaxTree[] = [];
   readonly loadLimit: number | undefined;
+  /** Resource pools (snapshot `pools`), or null when there are none. */
+  readonly pools: PoolState | null;
 
   constructor(readonly snapshot: ClusterSnapshot, readonly policy: ResolvedPolicy, opts: ModelOptions = {}) {
     const hosts = snapshot.hosts;
@@ -95,6 +98,7 @@ export class Model {
     this.ha = new Uint8Array(V);
     this.vmGroups = new Array<number[]>(V).fill(NO_GROUPS);
     this.loadLimit = opts.loadLimit;
+    this.pools = snapshot.pools && snapshot.pools.length > 0 ? new PoolState(snapshot) : null;
     this.initHosts();
     this.initVms();
     this.groupPlaced = new Int32Array(this.groups.length);
@@ -257,6 +261,7 @@ export class Model {
     this.account(v, h, 1);
     if (this.ready[h]) this.addSpare(h, 1);
     this.touch(h);
+    this.pools?.placed(v, this.cpu[v]!, this.mem[v]!);
   }
 
   /** Takes a VM off its host (it becomes unplaced). */

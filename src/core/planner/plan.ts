@@ -1,14 +1,16 @@
 // The planner's output: an ordered list of actions, each with its reason and
 // the numbers behind it, so `drover plan --explain` can show why.
 
-export type PlanGoal = 'place' | 'balance' | 'consolidate' | { evacuate: string } | 'ha-restart';
+export type PlanGoal = 'place' | 'balance' | 'consolidate' | { evacuate: string } | 'ha-restart' | 'grow';
 
 export type PlanAction =
   | { kind: 'place'; vm: string; host: string }
   | { kind: 'migrate'; vm: string; from: string; to: string }
   | { kind: 'power-on'; host: string; atMs?: number }
   | { kind: 'standby'; host: string }
-  | { kind: 'restart'; vm: string; from: string; to: string };
+  | { kind: 'restart'; vm: string; from: string; to: string }
+  /** Live vCPU hot-add where the VM runs (goal grow): `cpus` is its new vCPU count. */
+  | { kind: 'resize'; vm: string; host: string; cpus: number };
 
 export interface ExplainedAction {
   action: PlanAction;

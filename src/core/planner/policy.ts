@@ -22,6 +22,9 @@ export interface ResolvedPolicy {
   hysteresis: number;
   lookaheadMs: number;
   minHostsOn: number;
+  growAt: number;
+  growTargetUtil: number;
+  growCooldownMs: number;
 }
 
 export const DEFAULTS: ResolvedPolicy = {
@@ -41,6 +44,9 @@ export const DEFAULTS: ResolvedPolicy = {
   hysteresis: 0.5,
   lookaheadMs: 3_600_000,
   minHostsOn: 1,
+  growAt: 0.85,
+  growTargetUtil: 0.7,
+  growCooldownMs: 600_000,
 };
 
 export function resolvePolicy(snapshot: ClusterSnapshot): ResolvedPolicy {
@@ -63,6 +69,9 @@ export function resolvePolicy(snapshot: ClusterSnapshot): ResolvedPolicy {
     hysteresis: p.balanceCost?.hysteresis ?? d.hysteresis,
     lookaheadMs: p.power?.lookaheadMs ?? d.lookaheadMs,
     minHostsOn: p.power?.minHostsOn ?? d.minHostsOn,
+    growAt: p.grow?.cpuAt ?? d.growAt,
+    growTargetUtil: p.grow?.targetUtil ?? d.growTargetUtil,
+    growCooldownMs: p.grow?.cooldownMs ?? d.growCooldownMs,
   };
 }
 

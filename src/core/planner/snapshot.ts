@@ -30,6 +30,8 @@ export interface SnapshotVm {
   name?: string;
   cpus: number;
   memoryMiB: number;
+  /** vCPUs it can be grown to while it runs (goal grow); absent: it cannot grow. */
+  maxCpus?: number;
   /** The host it runs on, or null when it is not placed yet. */
   host: string | null;
   /** Measured use, when known: cores busy and memory in use. Allocation is used otherwise. */
@@ -39,6 +41,8 @@ export interface SnapshotVm {
   localDiskGiB?: number;
   /** Ids of groups (affinity/anti-affinity) it belongs to; groups also list their VMs. */
   groups?: string[];
+  /** Id of the resource pool it belongs to (snapshot `pools`; docs/resource-pools.md). */
+  pool?: string;
   /** Restart elsewhere when its host fails (counts in HA admission). */
   ha?: boolean;
   /** HA restart priority: higher first (default 0). */
@@ -49,11 +53,22 @@ export interface SnapshotVm {
   hostRules?: Array<{ labels: Record<string, string>; strength: 'must' | 'should' }>;
   /** When it last moved (ms on the planner clock), for the balancer's cooldown. */
   lastMovedAtMs?: number;
+  /** When it was last resized (ms on the planner clock), for the grow cooldown; a resize under way counts as now. */
+  lastResizedAtMs?: number;
   /**
    * A live migration of it to this host is under way: it counts on both its
    * host and this one, and no plan moves it (docs/planner.md, "In flight").
    */
   migratingTo?: string;
+}
+
+/** A resource pool: what the cluster keeps for its VMs (reservation) and the most they may hold (limit). */
+export interface SnapshotPool {
+  id: string;
+  /** A top-level pool this one is in (one level of nesting). */
+  parent?: string;
+  cpu?: { reservationCores?: number; limitCores?: number };
+  memory?: { reservationMiB?: number; limitMiB?: number };
 }
 
 export interface SnapshotGroup {
@@ -84,6 +99,12 @@ export interface PlannerPolicy {
   balanceCost?: { horizonS?: number; costWeight?: number; bandwidthMiBs?: number; hysteresis?: number };
   /** Power: how far ahead (ms, default 1 h) the forecast keeps hosts on; hosts always left on (default 1). */
   power?: { lookaheadMs?: number; minHostsOn?: number };
+  /**
+   * Grow (docs/automation.md, "Reallocation by need"): a VM busy on at least `cpuAt` of its vCPUs
+   * (default 0.85) is grown to the vCPUs that bring it to `targetUtil` (default 0.7), up to its maxCpus,
+   * at most once per `cooldownMs` (default 10 min).
+   */
+  grow?: { cpuAt?: number; targetUtil?: number; cooldownMs?: number };
 }
 
 /** Forecast cluster demand at a time: cores busy and memory in use over all VMs. */
@@ -99,6 +120,8 @@ export interface ClusterSnapshot {
   hosts: SnapshotHost[];
   vms: SnapshotVm[];
   groups?: SnapshotGroup[];
+  /** Resource pools: placement keeps their limits and reservations, consolidation keeps room for their reservations. */
+  pools?: SnapshotPool[];
   policy?: PlannerPolicy;
   /** Forecast or scheduled demand (the power planner wakes standby hosts ahead of it). */
   forecast?: ForecastPoint[];

@@ -91,6 +91,9 @@ function checkVm(x: unknown, i: number, groupIds: Set<string>): string {
   for (const k of ['cpuUsage', 'memoryUsageMiB', 'localDiskGiB', 'dirtyMiBs']) num(v, k, f, 'non-negative', true);
   num(v, 'priority', f, 'number', true);
   num(v, 'lastMovedAtMs', f, 'number', true);
+  num(v, 'lastResizedAtMs', f, 'number', true);
+  num(v, 'maxCpus', f, 'positive-int', true);
+  if (typeof v.maxCpus === 'number' && v.maxCpus < (v.cpus as number)) fail(`${f}.maxCpus`, 'must be >= cpus');
   if (v.migratingTo !== undefined && (typeof v.migratingTo !== 'string' || v.migratingTo === '')) fail(`${f}.migratingTo`, 'must be a host id');
   if (v.ha !== undefined && typeof v.ha !== 'boolean') fail(`${f}.ha`, 'must be true or false');
   if (v.groups !== undefined) {
@@ -148,6 +151,14 @@ function checkPolicy(x: unknown): void {
     const w = obj(p.power, 'policy.power');
     num(w, 'lookaheadMs', 'policy.power', 'non-negative', true);
     num(w, 'minHostsOn', 'policy.power', 'count', true);
+  }
+  if (p.grow !== undefined) {
+    const g = obj(p.grow, 'policy.grow');
+    for (const k of ['cpuAt', 'targetUtil']) {
+      num(g, k, 'policy.grow', 'positive', true);
+      if (typeof g[k] === 'number' && g[k] > 1) fail(`policy.grow.${k}`, 'must be at most 1 (a fraction of the VM\'s vCPUs)');
+    }
+    num(g, 'cooldownMs', 'policy.grow', 'non-negative', true);
   }
 }
 

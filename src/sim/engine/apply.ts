@@ -24,6 +24,8 @@ export function applyAction(c: Controller, a: PlanAction, goal: PlanGoal): Verdi
       return powerOn(c, w, a.host, a.atMs);
     case 'standby':
       return standby(c, w, a.host);
+    case 'resize':
+      return no('simulated VMs keep their size (the simulator does not plan goal grow)');
   }
 }
 

@@ -73,7 +73,7 @@ export const simplePlanner: Planner = (snapshot: ClusterSnapshot, goal: PlanGoal
   if (goal === 'place' || goal === 'ha-restart') placeAll(m, out, goal);
   else if (goal === 'balance') balance(m, out);
   else if (goal === 'consolidate') consolidate(m, out);
-  else evacuate(m, out, goal.evacuate);
+  else if (goal !== 'grow') evacuate(m, out, goal.evacuate);
   return out;
 };
 
