@@ -16,6 +16,8 @@ export interface BalloonVm {
   configuredMiB: number;
   /** Lowest balloon target; default max(128 MiB, 25% of configuredMiB). */
   floorMiB?: number;
+  /** Its resource pool's memory shares, when set (the policy's order under pressure). */
+  memoryShares?: number;
   qmp: QmpClient;
 }
 
@@ -171,6 +173,7 @@ export class BalloonLoop {
         ...(guest ? { guest } : {}),
         ...(guest && st.previous ? { previousGuest: st.previous } : {}),
         ...(vm.floorMiB !== undefined ? { floorMiB: vm.floorMiB } : {}),
+        ...(vm.memoryShares !== undefined ? { memoryShares: vm.memoryShares } : {}),
         ...(st.lastChangeAtMs !== undefined ? { lastChangeAtMs: st.lastChangeAtMs } : {}),
       };
     } catch (err) {

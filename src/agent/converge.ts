@@ -82,7 +82,7 @@ export class VmSupervisor {
     const a = this.file.assignment;
     if (!rt || rt.paused || rt.hasExited || a.power !== 'running' || a.migration || this.file.migration) return undefined;
     if (this.migration.migratedOut || this.migration.outgoingActive || this.file.stopRequestedAt !== undefined) return undefined;
-    return { id: this.id, configuredMiB: a.spec.memoryMiB, qmp: rt.qmp };
+    return { id: this.id, configuredMiB: a.spec.memoryMiB, qmp: rt.qmp, ...(a.memoryShares !== undefined ? { memoryShares: a.memoryShares } : {}) };
   }
 
   /** Host ports this VM's running QEMU forwards. */

@@ -39,6 +39,8 @@ export const VmAssignment = Type.Object({
   migration: Type.Optional(MigrationAssignment),
   /** Its resource pool when that has CPU shares: the host puts the VM's cgroup below a group of the pool with this CPU weight (docs/resource-pools.md). */
   resourcePool: Type.Optional(Type.Object({ name: Name, cpuWeight: Type.Integer({ minimum: 1, maximum: 10_000, description: "the pool's CPU shares as a cgroup weight (shares / 10)" }) })),
+  /** Its resource pool's memory shares when the pool sets them: the host's balloon policy takes memory from low shares first. */
+  memoryShares: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
 });
 export type VmAssignment = Static<typeof VmAssignment>;
 

@@ -2,19 +2,26 @@
 // revision at which this controller first saw them in their current form, so
 // an agent's long poll with `since` = that revision waits for a real change.
 import type { AssignmentsResponse, VmAssignment } from '../api/agent-protocol.js';
-import { sharesToWeight } from '../core/resource-pools.js';
+import { sharesToWeight, sharesValue } from '../core/resource-pools.js';
 import { ShutdownError, WaitTimeoutError } from './change-feed.js';
 import type { ControllerState } from './state.js';
 import { assignmentsFor } from './migration-assign.js';
 import { KIND, type ResourcePoolRecord } from './records.js';
 
-/** Each VM of a pool with CPU shares gets the pool's name and weight (the host makes a cgroup level of it). */
+/**
+ * Each VM of a pool with CPU shares gets the pool's name and weight (the host
+ * makes a cgroup level of it); of a pool with memory shares, those shares
+ * (the host's balloon policy orders by them).
+ */
 export function withPoolShares(vms: VmAssignment[], pools: readonly ResourcePoolRecord[]): VmAssignment[] {
   if (pools.length === 0) return vms;
-  const shares = new Map(pools.filter((p) => p.cpu.shares !== undefined).map((p) => [p.name, sharesToWeight(p.cpu.shares)]));
+  const byName = new Map(pools.map((p) => [p.name, p]));
   return vms.map((a) => {
-    const weight = a.spec.resourcePool === undefined ? undefined : shares.get(a.spec.resourcePool);
-    return weight === undefined ? a : { ...a, resourcePool: { name: a.spec.resourcePool!, cpuWeight: weight } };
+    const pool = a.spec.resourcePool === undefined ? undefined : byName.get(a.spec.resourcePool);
+    if (!pool) return a;
+    const cpu = pool.cpu.shares === undefined ? {} : { resourcePool: { name: pool.name, cpuWeight: sharesToWeight(pool.cpu.shares) } };
+    const memory = pool.memory.shares === undefined ? {} : { memoryShares: sharesValue(pool.memory.shares) };
+    return { ...a, ...cpu, ...memory };
   });
 }
 

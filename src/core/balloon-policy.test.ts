@@ -72,6 +72,21 @@ describe('under host pressure', () => {
     expect(p.targets[0]?.reason).toBe('host available 1000 MiB < 15% of 8192 MiB; vm idle uses 100 of 1024 MiB (keeps 103 MiB headroom + 52 MiB, floor 256 MiB): balloon to 896 MiB');
   });
 
+  it('takes first from the VMs whose resource pool has low memory shares, and says so', () => {
+    // 'gold' (shares 2000) has the most unused memory (769 MiB above what it keeps), 'tin' (500) the least (569), yet the order is
+    // by unused x 1000 / shares: tin 1138, normal 669, gold 384.
+    const vms = [vm('gold', 1024, 1024, 100, { memoryShares: 2000 }), vm('normal', 1024, 1024, 200), vm('tin', 1024, 1024, 300, { memoryShares: 500 })];
+    const p = plan(host(1100), vms);
+    expect(p.targets.map((t) => t.vmId)).toEqual(['tin', 'normal', 'gold']);
+    expect(p.targets[0]?.reason).toMatch(/vm tin uses 300 of 1024 MiB \(keeps 103 MiB headroom \+ 52 MiB, floor 256 MiB, memory shares 500\)/);
+  });
+
+  it('gives memory back to the VMs of pools with high memory shares first', () => {
+    // No pressure, room for one step: equally tight guests, the one with shares 2000 first.
+    const vms = [vm('tin', 1024, 512, 300, { memoryShares: 500 }), vm('gold', 1024, 512, 300, { memoryShares: 2000 })];
+    expect(plan(host(2048 + 128), vms).targets.map((t) => t.vmId)).toEqual(['gold']);
+  });
+
   it('takes only what the host lacks once that is less than a step', () => {
     // A reserved host: usable 8192 - 2192 = 6000, pressure below 900, relaxed above 1500; 1200 available lacks 300.
     const vms = [vm('a', 1024, 1024, 100), vm('b', 1024, 1024, 120), vm('c', 1024, 1024, 140), vm('d', 1024, 1024, 160)];

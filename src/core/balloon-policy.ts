@@ -15,13 +15,16 @@
 //   guest lacks (at least one step), up to its configured size. No cooldown.
 // - Host pressure: MemAvailable < pressureFreeFraction of the usable memory
 //   (total minus reserved); it ends only above relaxFreeFraction (hysteresis).
-//   Under pressure, VMs with the most unused memory are inflated first, by at
+//   Under pressure, VMs with the most unused memory are inflated first (that
+//   amount weighed by 1000 / their resource pool's memory shares, so a pool
+//   with low shares gives memory up before one with high shares), by at
 //   most stepMiB each, until the host would be back at the relax level. A
 //   target never goes below the VM's floor (default max(128 MiB, 25% of
 //   configured)) nor below used + headroom + half a headroom (the extra half
 //   keeps an inflated guest from turning needy at the next wobble).
 // - Without pressure, memory goes back by at most stepMiB per VM per round,
-//   tightest guests first, only while the host stays above the relax level,
+//   tightest guests first (tightness weighed by 1000 / memory shares: higher
+//   shares first), only while the host stays above the relax level,
 //   up to each VM's configured size.
 // - A VM changed less than cooldownMs ago is neither inflated nor given memory
 //   back. A VM without guest statistics, with statistics older than
@@ -63,6 +66,8 @@ export interface BalloonVmFacts {
   floorMiB?: number;
   /** When this VM's balloon target was last changed. */
   lastChangeAtMs?: number;
+  /** Its resource pool's memory shares (docs/resource-pools.md); default 1000 (normal). */
+  memoryShares?: number;
 }
 
 export interface BalloonPolicy {
@@ -210,6 +215,8 @@ interface VmView {
   /** What it lacks to be back at used + 1.5 headroom. */
   shortMiB: number;
   cooling: boolean;
+  /** 1000 / memory shares: how readily it gives memory up, and how late it gets it back. */
+  yieldFactor: number;
 }
 
 /** The VM's numbers, or why it is left alone. */
@@ -228,7 +235,7 @@ function viewOf(vm: BalloonVmFacts, nowMs: number, policy: BalloonPolicy): VmVie
   const cooling = vm.lastChangeAtMs !== undefined && nowMs - vm.lastChangeAtMs < policy.cooldownMs;
   const view: VmView = {
     id: vm.id, configuredMiB: vm.configuredMiB, actualMiB, usedMiB, availableMiB: Math.round(g.availableMiB), headroomMiB, floorMiB, keepMiB,
-    shortMiB: Math.max(0, Math.ceil(usedMiB + headroomMiB * 1.5 - actualMiB)), cooling,
+    shortMiB: Math.max(0, Math.ceil(usedMiB + headroomMiB * 1.5 - actualMiB)), cooling, yieldFactor: 1000 / (vm.memoryShares ?? 1000),
   };
   const need = actualMiB < vm.configuredMiB ? needOf(vm, view, policy) : undefined;
   return need ? { ...view, need } : view;
@@ -271,24 +278,30 @@ function deflateNeedy(views: VmView[], budgetMiB: number, host: HostMemoryFacts,
   return Math.floor(budgetMiB) - left;
 }
 
+/** ", memory shares N" when the VM's pool sets them (not normal). */
+function sharesNote(v: VmView): string {
+  return v.yieldFactor === 1 ? '' : `, memory shares ${Math.round(1000 / v.yieldFactor)}`;
+}
+
 /** Under pressure: takes from the VMs with the most unused memory until the host is back at the relax level. */
 function inflate(idle: VmView[], needMiB: number, hostReason: string, policy: BalloonPolicy, plan: BalloonPlan): void {
   const spare = (v: VmView): number => v.actualMiB - v.keepMiB;
-  const candidates = idle.filter((v) => spare(v) >= policy.minChangeMiB).sort((a, b) => spare(b) - spare(a) || a.id.localeCompare(b.id));
+  const order = (v: VmView): number => spare(v) * v.yieldFactor;
+  const candidates = idle.filter((v) => spare(v) >= policy.minChangeMiB).sort((a, b) => order(b) - order(a) || a.id.localeCompare(b.id));
   let left = needMiB;
   for (const v of candidates) {
     if (left <= 0) break;
     const take = Math.min(policy.stepMiB, spare(v), Math.max(left, policy.minChangeMiB));
     left -= take;
     const targetMiB = v.actualMiB - take;
-    const keeps = `keeps ${mib(v.headroomMiB)} headroom + ${mib(v.headroomMiB / 2)}, floor ${mib(v.floorMiB)}`;
+    const keeps = `keeps ${mib(v.headroomMiB)} headroom + ${mib(v.headroomMiB / 2)}, floor ${mib(v.floorMiB)}${sharesNote(v)}`;
     plan.targets.push({ vmId: v.id, targetMiB, kind: 'inflate-pressure', reason: `${hostReason}; vm ${v.id} uses ${v.usedMiB} of ${mib(v.actualMiB)} (${keeps}): balloon to ${mib(targetMiB)}` });
   }
 }
 
 /** Without pressure: gives memory back, tightest guests first, while the host stays above the relax level. */
 function giveBack(idle: VmView[], budgetMiB: number, host: HostMemoryFacts, pressure: Pressure, policy: BalloonPolicy, plan: BalloonPlan): void {
-  const tightness = (v: VmView): number => v.availableMiB / v.actualMiB;
+  const tightness = (v: VmView): number => (v.availableMiB / v.actualMiB) * v.yieldFactor;
   const candidates = idle.filter((v) => v.actualMiB < v.configuredMiB).sort((a, b) => tightness(a) - tightness(b) || a.id.localeCompare(b.id));
   let left = budgetMiB;
   for (const v of candidates) {

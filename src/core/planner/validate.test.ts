@@ -40,4 +40,17 @@ describe('validateSnapshot', () => {
     expect(problem((s) => ({ ...s, forecast: [{ atMs: 1, cpu: -1, memoryMiB: 0 }] }))).toBe('forecast[0].cpu must be >= 0');
     expect(problem((s) => ({ ...s, hosts: [{ ...s.hosts[0], reservedMemoryMiB: 16384 }] }))).toBe('hosts[0].reservedMemoryMiB must be less than memoryMiB');
   });
+
+  it('names the field at fault in pools, grow fields and the grow policy', () => {
+    const pools = [{ id: 'prod', cpu: { reservationCores: 4 } }, { id: 'gold', parent: 'prod', memory: { reservationMiB: 1024, limitMiB: 4096 } }];
+    expect(problem((s) => ({ ...s, pools, vms: [{ ...s.vms[0], pool: 'gold' }] }))).toBe('valid');
+    expect(problem((s) => ({ ...s, pools, vms: [{ ...s.vms[0], pool: 'silver' }] }))).toBe('vms[0].pool must name a pool in pools (got "silver")');
+    expect(problem((s) => ({ ...s, pools: [pools[0], pools[0]] }))).toBe('pools[1].id repeats id "prod"');
+    expect(problem((s) => ({ ...s, pools: [{ id: 'a', parent: 'b' }] }))).toBe('pools[0].parent must name another pool in pools (got "b")');
+    expect(problem((s) => ({ ...s, pools: [...pools, { id: 'tin', parent: 'gold' }] }))).toBe('pools[2].parent must be a top-level pool (gold has a parent itself: one level of nesting)');
+    expect(problem((s) => ({ ...s, pools: [{ id: 'a', memory: { reservationMiB: 2048, limitMiB: 1024 } }] }))).toBe('pools[0].memory.reservationMiB must be at most limitMiB (1024)');
+    expect(problem((s) => ({ ...s, pools: [{ id: 'a', cpu: { limitCores: -1 } }] }))).toBe('pools[0].cpu.limitCores must be >= 0');
+    expect(problem((s) => ({ ...s, vms: [{ ...s.vms[0], maxCpus: 1 }] }))).toBe('vms[0].maxCpus must be >= cpus');
+    expect(problem((s) => ({ ...s, policy: { grow: { cpuAt: 1.5 } } }))).toBe("policy.grow.cpuAt must be at most 1 (a fraction of the VM's vCPUs)");
+  });
 });

@@ -122,6 +122,39 @@ function checkGroup(x: unknown, i: number, vmIds: Set<string>): void {
   });
 }
 
+function checkPool(x: unknown, i: number, ids: Set<string>): void {
+  const f = `pools[${i}]`;
+  const p = obj(x, f);
+  const parent = p.parent;
+  if (parent !== undefined && (typeof parent !== 'string' || !ids.has(parent) || parent === p.id)) fail(`${f}.parent`, `must name another pool in pools (got ${JSON.stringify(parent)})`);
+  for (const [key, fields] of [['cpu', ['reservationCores', 'limitCores']], ['memory', ['reservationMiB', 'limitMiB']]] as const) {
+    if (p[key] === undefined) continue;
+    const r = obj(p[key], `${f}.${key}`);
+    for (const k of fields) num(r, k, `${f}.${key}`, 'non-negative', true);
+    const [res, lim] = [r[fields[0]], r[fields[1]]];
+    if (typeof res === 'number' && typeof lim === 'number' && res > lim) fail(`${f}.${key}.${fields[0]}`, `must be at most ${fields[1]} (${lim})`);
+  }
+}
+
+/** Pool ids unique, parents known and top-level (one level of nesting), each VM's pool known. */
+function checkPools(x: unknown, vms: unknown[]): void {
+  if (x === undefined) return;
+  const pools = arr(x, 'pools');
+  const ids = pools.map((p, i) => str(obj(p, `pools[${i}]`), 'id', `pools[${i}]`));
+  unique(ids, (i) => `pools[${i}]`);
+  const idSet = new Set(ids);
+  pools.forEach((p, i) => checkPool(p, i, idSet));
+  const parentOf = new Map(pools.map((p) => [(p as Obj).id as string, (p as Obj).parent as string | undefined]));
+  pools.forEach((p, i) => {
+    const parent = (p as Obj).parent as string | undefined;
+    if (parent !== undefined && parentOf.get(parent) !== undefined) fail(`pools[${i}].parent`, `must be a top-level pool (${parent} has a parent itself: one level of nesting)`);
+  });
+  vms.forEach((v, i) => {
+    const pool = (v as Obj).pool;
+    if (pool !== undefined && (typeof pool !== 'string' || !idSet.has(pool))) fail(`vms[${i}].pool`, `must name a pool in pools (got ${JSON.stringify(pool)})`);
+  });
+}
+
 function checkPolicy(x: unknown): void {
   if (x === undefined) return;
   const p = obj(x, 'policy');
@@ -176,6 +209,7 @@ export function validateSnapshot(x: unknown): ClusterSnapshot {
   unique(vmIds, (i) => `vms[${i}]`);
   const vmSet = new Set(vmIds);
   groups.forEach((g, i) => checkGroup(g, i, vmSet));
+  checkPools(s.pools, vms);
   checkPolicy(s.policy);
   if (s.forecast !== undefined) {
     arr(s.forecast, 'forecast').forEach((p, i) => {
