@@ -66,4 +66,13 @@ describe('consolidation with resource pools', () => {
     const all = [{ id: 'big', cpu: { reservationCores: 9 } }];
     expect(standby(plan({ hosts, vms, pools: all, policy: { failures: 0 } }, 'consolidate'))).toEqual([]);
   });
+
+  it('wakes standby hosts now when the hosts on offer less than the reservations', () => {
+    // 20 GiB reserved; h1 alone is on (16 GiB): h2 (the first standby host) wakes, and it is enough.
+    const asleep = [host('h1', { cpus: 4 }), host('h2', { cpus: 4, state: 'standby' }), host('h3', { cpus: 4, state: 'standby' })];
+    const pools = [{ id: 'prod', memory: { reservationMiB: 20480 } }];
+    const p = plan({ hosts: asleep, vms: [vm('a', { host: 'h1', cpus: 1, memoryMiB: 1024 })], pools, policy: { failures: 0 } }, 'consolidate');
+    expect(p.actions.map((a) => a.action)).toEqual([{ kind: 'power-on', host: 'h2' }]);
+    expect(p.actions[0]!.reason).toBe('power: the resource pools reserve 0 cores and 20480 MiB; the hosts on have 4 cores and 16384 MiB; wake h2');
+  });
 });

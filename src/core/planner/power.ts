@@ -3,6 +3,9 @@
 // offer (1 - headroom) of their physical CPU and memory against it. When a
 // point's demand exceeds that, standby hosts are woken, each at
 // point.atMs - bootSeconds (default 300 s), or now if that is already past.
+// Resource pools (docs/resource-pools.md): the hosts on must also offer the
+// physical CPU and memory the top-level reservations keep; standby hosts are
+// woken now for what they lack.
 import { round, type Ctx } from './context.js';
 import type { Model } from './model.js';
 import type { ExplainedAction } from './plan.js';
@@ -47,6 +50,8 @@ export function standbyQueue(ctx: Ctx): number[] {
 
 interface Wake {
   on: Demand;
+  /** Physical CPU and memory of the hosts on (the pools' reservations are kept against it). */
+  phys: Demand;
   queue: number[];
   actions: ExplainedAction[];
   short: Demand;
@@ -68,9 +73,31 @@ function wakeFor(ctx: Ctx, w: Wake, point: { atMs: number } & Demand, label: str
     });
     w.on.cpu += keep * m.physCpu[h]!;
     w.on.memoryMiB += keep * m.physMem[h]!;
+    w.phys.cpu += m.physCpu[h]!;
+    w.phys.memoryMiB += m.physMem[h]!;
   }
   w.short.cpu = Math.max(w.short.cpu, point.cpu - w.on.cpu);
   w.short.memoryMiB = Math.max(w.short.memoryMiB, point.memoryMiB - w.on.memoryMiB);
+}
+
+/** Wakes standby hosts now while the hosts on offer less physical capacity than the pools' top-level reservations. */
+function wakeForReservations(ctx: Ctx, w: Wake): void {
+  const { m } = ctx;
+  if (!m.pools) return;
+  const need = m.pools.floor().physical;
+  const keep = 1 - m.policy.headroom;
+  while ((w.phys.cpu < need.cpu - 1e-6 || w.phys.memoryMiB < need.memoryMiB - 1e-6) && w.queue.length > 0) {
+    const h = w.queue.shift()!;
+    w.actions.push({
+      action: { kind: 'power-on', host: m.hostIds[h]! },
+      reason: `power: the resource pools reserve ${round(need.cpu, 2)} cores and ${round(need.memoryMiB, 0)} MiB; the hosts on have ${round(w.phys.cpu, 2)} cores and ${round(w.phys.memoryMiB, 0)} MiB; wake ${m.hostName(h)}`,
+      numbers: { reservedCpu: round(need.cpu, 2), reservedMemoryMiB: round(need.memoryMiB, 0), onCpu: round(w.phys.cpu, 2), onMemoryMiB: round(w.phys.memoryMiB, 0) },
+    });
+    w.on.cpu += keep * m.physCpu[h]!;
+    w.on.memoryMiB += keep * m.physMem[h]!;
+    w.phys.cpu += m.physCpu[h]!;
+    w.phys.memoryMiB += m.physMem[h]!;
+  }
 }
 
 /**
@@ -83,13 +110,16 @@ export function powerOns(ctx: Ctx, asleep: number[]): { actions: ExplainedAction
   const { m } = ctx;
   const keep = 1 - m.policy.headroom;
   const t = m.snapshot.nowMs ?? 0;
-  const w: Wake = { on: { cpu: 0, memoryMiB: 0 }, queue: [], actions: [], short: { cpu: 0, memoryMiB: 0 } };
+  const w: Wake = { on: { cpu: 0, memoryMiB: 0 }, phys: { cpu: 0, memoryMiB: 0 }, queue: [], actions: [], short: { cpu: 0, memoryMiB: 0 } };
   for (let h = 0; h < m.H; h++) {
     if (!m.ready[h]) continue;
     w.on.cpu += keep * m.physCpu[h]!;
     w.on.memoryMiB += keep * m.physMem[h]!;
+    w.phys.cpu += m.physCpu[h]!;
+    w.phys.memoryMiB += m.physMem[h]!;
   }
   w.queue = [...standbyQueue(ctx), ...[...asleep].reverse()];
+  wakeForReservations(ctx, w);
   wakeFor(ctx, w, { atMs: t, ...loadOnReady(m) }, 'the load now');
   const points = (m.snapshot.forecast ?? []).filter((f) => f.atMs >= t).sort((a, b) => a.atMs - b.atMs);
   for (const f of points) wakeFor(ctx, w, { atMs: f.atMs, cpu: f.cpu, memoryMiB: f.memoryMiB }, `the forecast for ${round((f.atMs - t) / 1000, 0)} s from now`);
