@@ -129,17 +129,18 @@ describe('drover vm disk and nic on a running guest', () => {
     const port = await freePort();
     await createVm(name, port, 'h1');
     const spec = (await vmOf(name)).spec;
-    const cases: Array<[Promise<unknown>, string, RegExp]> = [
-      [c.client.call('removeVmDisk', { params: { name, id: 'nope' } }), 'disk', /has no disk "nope"/],
-      [c.client.call('removeVmDisk', { params: { name, id: 'boot' } }), 'disk', /is the boot disk/],
-      [c.client.call('removeVmNic', { params: { name, id: 'net0' } }), 'nic', /primary NIC/],
-      [c.client.call('removeVmNic', { params: { name, id: 'net5' } }), 'nic', /has no NIC "net5"/],
-      [c.client.call('addVmDisk', { params: { name }, body: {} }), 'sizeBytes', /nothing to add/],
-      [c.client.call('addVmDisk', { params: { name }, body: { sizeBytes: 64 * MiB, volume: 'data1' } }), 'volume', /not both/],
-      [c.client.call('addVmDisk', { params: { name }, body: { volume: 'data9' } }), 'volume', /no detached volume "data9"/],
+    const cases: Array<[() => Promise<unknown>, string, RegExp]> = [
+      [() => c.client.call('removeVmDisk', { params: { name, id: 'nope' } }), 'disk', /has no disk "nope"/],
+      [() => c.client.call('removeVmDisk', { params: { name, id: 'boot' } }), 'disk', /is the boot disk/],
+      [() => c.client.call('removeVmNic', { params: { name, id: 'net0' } }), 'nic', /primary NIC/],
+      [() => c.client.call('removeVmNic', { params: { name, id: 'net5' } }), 'nic', /has no NIC "net5"/],
+      [() => c.client.call('addVmDisk', { params: { name }, body: {} }), 'sizeBytes', /nothing to add/],
+      [() => c.client.call('addVmDisk', { params: { name }, body: { sizeBytes: 64 * MiB, volume: 'data1' } }), 'volume', /not both/],
+      [() => c.client.call('addVmDisk', { params: { name }, body: { volume: 'data9' } }), 'volume', /no detached volume "data9"/],
     ];
+    // Each call made only when its turn comes: a rejected promise nobody awaits yet is an unhandled rejection.
     for (const [call, field, message] of cases) {
-      const err = await refusal(call);
+      const err = await refusal(call());
       expect(err.field, err.message).toBe(field);
       expect(err.message).toMatch(message);
     }
