@@ -102,8 +102,11 @@ async function reclaim(r: BenchResult): Promise<void> {
     r.metrics.reclaimed_total = { value: frac(balloonMiB + ksmMiB), unit: '%', note: 'balloon + KSM, of configured guest memory' };
   } finally {
     await c.stop();
-    // Leave ksmd as we found it (the agent's --ksm turned it on).
-    if (ksmBefore && ksmBefore.run === '0') writeFileSync(`${KSM}/run`, '2');
+    // Leave ksmd as we found it (the agent's --ksm turned it on): 2 unmerges every page (the write returns once done), then 0 as it was.
+    if (ksmBefore && ksmBefore.run === '0') {
+      writeFileSync(`${KSM}/run`, '2');
+      writeFileSync(`${KSM}/run`, '0');
+    }
   }
 }
 
