@@ -8,9 +8,8 @@ import { DEFAULT_IO_TIMEOUT_MS, haTiming, timingProblems, type HaTiming } from '
 import { hostInventory } from '../host/inventory.js';
 import { isBridge } from '../host/network.js';
 import { sharedPoolId, sharedPoolInfo } from '../host/shared-pool.js';
-import { detectHostCaps } from '../qemu/caps.js';
+import { detectHostCaps, kvmRetester } from '../qemu/caps.js';
 import { testKernels } from '../qemu/kvm-check.js';
-import type { HostCapsResolved } from '../qemu/vm-spec.js';
 import { checkRunDir } from '../qemu/run-dir.js';
 import { Agent } from './agent.js';
 import { backoff, ControllerLink, isUnauthorized, retryTransient, sleep } from './controller-link.js';
@@ -75,21 +74,6 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/** While KVM is untested (no guest kernel at start), tests it in the background once a kernel exists; the next report carries the verdict. */
-function untestedKvmRetry(kernels: () => string[], log: AgentOptions['log']): (caps: HostCapsResolved) => void {
-  let testing = false;
-  return (caps) => {
-    if (caps.kvmFinal !== false || testing) return;
-    const found = kernels();
-    if (found.length === 0) return;
-    testing = true;
-    void detectHostCaps({ kernels: found })
-      .then((c) => log.info(`accelerator: ${c.kvm ? 'KVM' : 'TCG'} (${c.kvmReason ?? ''})`))
-      .catch((err: Error) => log.warn({ err }, 'testing KVM failed'))
-      .finally(() => (testing = false));
-  };
-}
-
 export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   const timing = agentHaTiming(o.ha);
   const kernels = () => testKernels(o.imagesDir);
@@ -97,7 +81,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
     throw new AgentStartError(err.message);
   });
   o.log.info(`accelerator: ${caps.kvm ? 'KVM' : 'TCG'} (${caps.kvmReason ?? ''})`);
-  const retestKvm = untestedKvmRetry(kernels, o.log);
+  const retestKvm = kvmRetester(kernels, (c) => o.log.info(`accelerator: ${c.kvm ? 'KVM' : 'TCG'} (${c.kvmReason ?? ''})`));
   if (o.bridge && !(await isBridge(o.bridge))) throw new AgentStartError(`--bridge ${o.bridge}: no such bridge on this host (create it: ip link add ${o.bridge} type bridge && ip link set ${o.bridge} up)`);
   if (o.ksm) {
     const r = enableKsm();

@@ -44,6 +44,24 @@ export function detectHostCaps(opts: { refresh?: boolean; kernels?: readonly str
   });
 }
 
+/**
+ * For a KVM still untested at start (no guest kernel then): a check to call
+ * often (each report); once a kernel exists it tests KVM in the background,
+ * one test at a time, and calls `done` with the caps it changed in place.
+ */
+export function kvmRetester(kernels: () => string[], done: (caps: HostCapsResolved) => void): (caps: HostCapsResolved) => void {
+  let testing = false;
+  return (caps) => {
+    if (caps.kvmFinal !== false || testing) return;
+    const found = kernels();
+    if (found.length === 0) return;
+    testing = true;
+    void detectHostCaps({ kernels: found })
+      .then(done, () => undefined)
+      .finally(() => (testing = false));
+  };
+}
+
 async function kvmFields(qemuBinary: string, kernels: readonly string[]): Promise<Pick<HostCapsResolved, 'kvm' | 'kvmReason' | 'kvmFinal'>> {
   const v = await kvmVerdict(qemuBinary, kvmUsable(), kernels);
   return { kvm: v.kvm, kvmReason: v.reason, kvmFinal: v.final };

@@ -8,7 +8,7 @@
 // both are only recommendations (so they read as one coherent plan); else on
 // the cluster as it is.
 import type { AutomationLevel, Recommendation } from '../../api/automation.js';
-import { grownLoad, plan, resolvePolicy, type ClusterSnapshot, type ExplainedAction, type Plan, type PlanAction } from '../../core/planner/index.js';
+import { grownVm, plan, resolvePolicy, type ClusterSnapshot, type ExplainedAction, type Plan, type PlanAction } from '../../core/planner/index.js';
 
 export interface Levels {
   balance: AutomationLevel;
@@ -59,7 +59,7 @@ export function afterPlan(s: ClusterSnapshot, p: Plan): ClusterSnapshot {
   const target = resolvePolicy(s).growTargetUtil;
   const vm = (v: ClusterSnapshot['vms'][number]) => {
     const cpus = resized.get(v.id);
-    const grown = cpus === undefined ? v : { ...v, cpus, cpuUsage: grownLoad(v.cpuUsage ?? v.cpus, cpus, target), lastResizedAtMs: s.nowMs ?? 0 };
+    const grown = cpus === undefined ? v : grownVm(v, cpus, target, s.nowMs ?? 0);
     return moving.has(v.id) ? { ...grown, migratingTo: moving.get(v.id)! } : grown;
   };
   return {

@@ -8,7 +8,7 @@
 // for restarts), waves respect per-host migration limits, and no VM in flight
 // (migratingTo, counted on both hosts) is moved. Must affinity is
 // checked on the final state (its VMs move one at a time).
-import { grownLoad } from './grow.js';
+import { grownVm } from './grow.js';
 import { resolvePolicy, type ResolvedPolicy } from './policy.js';
 import type { Plan, PlanAction } from './plan.js';
 import type { ClusterSnapshot, SnapshotHost, SnapshotVm } from './snapshot.js';
@@ -113,7 +113,7 @@ function resizeStep(s: ClusterSnapshot, act: Extract<PlanAction, { kind: 'resize
   const errors: string[] = [];
   if (vm.host !== act.host) errors.push(`resize ${vm.id}: it is on ${vm.host}, not ${act.host}`);
   if (act.cpus > (vm.maxCpus ?? vm.cpus)) errors.push(`resize ${vm.id}: ${act.cpus} vCPUs is above its maxCpus ${vm.maxCpus ?? vm.cpus}`);
-  const grown = { ...vm, cpus: act.cpus, cpuUsage: grownLoad(vm.cpuUsage ?? vm.cpus, act.cpus, p.growTargetUtil), lastResizedAtMs: s.nowMs ?? 0 };
+  const grown = grownVm(vm, act.cpus, p.growTargetUtil, s.nowMs ?? 0);
   errors.push(...placementErrors(withVm(s, vm.id, { host: null }), grown, act.host, p));
   return { snapshot: withVm(s, vm.id, grown), errors };
 }

@@ -22,6 +22,7 @@ import { haDeficit, haView } from './ha.js';
 import { inCooldown } from './balance.js';
 import { loadLimit } from './overload.js';
 import type { ExplainedAction, Unplaced } from './plan.js';
+import type { SnapshotVm } from './snapshot.js';
 
 const EPS = 1e-6;
 
@@ -39,6 +40,11 @@ export function grownCpus(usage: number, cpus: number, maxCpus: number, targetUt
 /** The CPU load a VM grown to `cpus` is expected to put on its host. */
 export function grownLoad(usage: number, cpus: number, targetUtil: number): number {
   return Math.max(usage, cpus * targetUtil);
+}
+
+/** A snapshot VM as a resize to `cpus` at `nowMs` leaves it (for plans applied to a snapshot). */
+export function grownVm(vm: SnapshotVm, cpus: number, targetUtil: number, nowMs: number): SnapshotVm {
+  return { ...vm, cpus, cpuUsage: grownLoad(vm.cpuUsage ?? vm.cpus, cpus, targetUtil), lastResizedAtMs: nowMs };
 }
 
 /** VMs that need more vCPUs and may get them, busiest (by share of their vCPUs) first. */
@@ -96,12 +102,11 @@ function busy(ctx: Ctx, v: number): string {
   return `${s.name ?? s.id} is busy on ${round(s.cpuUsage ?? 0, 2)} of its ${s.cpus} vCPU${s.cpus === 1 ? '' : 's'} (at or above ${Math.round(ctx.m.policy.growAt * 100)}%)`;
 }
 
-/** Grows VM v in place, else moves it and grows it there; false when neither has room. */
-function growOne(ctx: Ctx, v: number, out: GrowResult, moves: { left: number }): boolean {
+/** Grows VM v to `to` vCPUs in place, else moves it and grows it there; false when neither has room. */
+function growOne(ctx: Ctx, v: number, to: number, out: GrowResult, moves: { left: number }): boolean {
   const { m } = ctx;
   const s = m.snapshot.vms[v]!;
   const h = m.vmHost[v]!;
-  const to = grownCpus(m.cpuLoad[v]!, m.cpu[v]!, s.maxCpus!, m.policy.growTargetUtil);
   const [cpus, load] = [m.cpu[v]!, m.cpuLoad[v]!];
   const bounds = haDeficit(m);
   const n = numbers(ctx, v, h, s.maxCpus!, to);
@@ -145,7 +150,7 @@ export function grow(ctx: Ctx): GrowResult {
     const to = grownCpus(ctx.m.cpuLoad[v]!, ctx.m.cpu[v]!, s.maxCpus!, ctx.m.policy.growTargetUtil);
     const pool = poolProblem(ctx, v, to);
     const cpus = ctx.m.cpu[v]!;
-    if (!pool && growOne(ctx, v, out, moves)) {
+    if (!pool && growOne(ctx, v, to, out, moves)) {
       ctx.m.pools?.grown(v, { cpu: to - cpus, memoryMiB: 0 });
       continue;
     }

@@ -21,7 +21,7 @@ export type { ExplainedAction, Plan, PlanAction, PlanGoal, Unplaced } from './pl
 export { applyPlan, checkState, haDeficits, type ApplyResult } from './check.js';
 export { validateSnapshot, SnapshotError } from './validate.js';
 export { resolvePolicy, DEFAULTS as POLICY_DEFAULTS } from './policy.js';
-export { grownLoad } from './grow.js';
+export { grownVm } from './grow.js';
 
 interface Outcome {
   actions: ExplainedAction[];
